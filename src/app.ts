@@ -1,0 +1,92 @@
+/**
+ * The GraphQL application, built apart from any listener: tests call `app.fetch` directly,
+ * src/server.ts mounts it on node:http.
+ */
+import { randomUUID } from 'node:crypto';
+import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError } from 'graphql';
+import { createYoga, maskError as defaultMaskError, useErrorHandler, type YogaServerInstance } from 'graphql-yoga';
+import type { GraphQLContext } from './graphql/context.js';
+import { schema } from './graphql/schema.js';
+import type { Logger } from './infra/logger/logger.js';
+import type { RegistryDeps } from './registry/deps.js';
+import { RegistryError } from './registry/errors.js';
+
+/** What the HTTP layer hands to every request. */
+export interface ServerContext {
+  requestId?: string;
+  logger?: Logger;
+}
+
+export interface AppOptions {
+  /** Serve GraphiQL on GET /graphql. @default false */
+  graphiql?: boolean;
+  /** Deepest selection accepted. @default 12 */
+  maxDepth?: number;
+  /** Most aliases in one operation. @default 30 */
+  maxAliases?: number;
+  /** Most tokens in one document. @default 5000 */
+  maxTokens?: number;
+}
+
+export type RegistryApp = YogaServerInstance<ServerContext, GraphQLContext>;
+
+function registryErrorOf(error: unknown): RegistryError | null {
+  if (error instanceof RegistryError) return error;
+  if (error instanceof GraphQLError && error.originalError) return registryErrorOf(error.originalError);
+  return null;
+}
+
+export function createApp(deps: RegistryDeps, options: AppOptions = {}): RegistryApp {
+  const armor = new EnvelopArmor({
+    maxDepth: { n: options.maxDepth ?? 12 },
+    maxAliases: { n: options.maxAliases ?? 30 },
+    maxTokens: { n: options.maxTokens ?? 5000 },
+    maxDirectives: { n: 50 },
+    costLimit: { maxCost: 20_000 },
+    blockFieldSuggestion: { enabled: true },
+  });
+
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: options.graphiql ?? false,
+    landingPage: false,
+    logging: false,
+    maskedErrors: {
+      // Expected registry errors keep their message and get a code; the rest is masked.
+      maskError(error, message, isDev) {
+        const registryError = registryErrorOf(error);
+        if (registryError && error instanceof GraphQLError) {
+          return new GraphQLError(registryError.message, {
+            nodes: error.nodes,
+            path: error.path,
+            extensions: { code: registryError.code },
+          });
+        }
+        return defaultMaskError(error, message, isDev);
+      },
+    },
+    context: ({ request, requestId, logger }): GraphQLContext => {
+      const id = requestId ?? request.headers.get('x-request-id') ?? randomUUID();
+      return {
+        deps,
+        requestId: id,
+        logger: logger ?? deps.logger.child({ reqId: id }),
+        actor: request.headers.get('x-actor'),
+      };
+    },
+    plugins: [
+      ...armor.protect().plugins,
+      useErrorHandler(({ errors, context }) => {
+        const log = (context as Partial<GraphQLContext>).logger ?? deps.logger;
+        for (const error of errors) {
+          if (registryErrorOf(error)) continue;
+          const original = error instanceof GraphQLError ? error.originalError : error;
+          // Client mistakes (syntax, validation) carry no original error; only log failures of ours.
+          if (original) log.error({ err: original, path: error instanceof GraphQLError ? error.path : undefined }, 'unexpected error in operation');
+        }
+      }),
+    ],
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * The only module that reads process.env. Every variable is parsed and documented here;
+ * a bad value stops the process with one line naming each offending variable.
+ */
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .refine((value) => /^\d+$/.test(value) && Number(value) >= min && Number(value) <= max, {
+      message: `expected an integer from ${min} to ${max}`,
+    })
+    .transform(Number);
+
+const url = (protocols: string[], example: string) =>
+  z
+    .string()
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `expected a ${protocols.join(' or ')}// URL such as ${example}` },
+    )
+    .optional();
+
+const schema = z.object({
+  /** @default development */
+  NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'expected development, production or test' }).default('development'),
+  /** @default 4000 */
+  PORT: int(4000, 0, 65535),
+  /** @default 0.0.0.0 */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** PostgreSQL URL. Unset: embedded PGlite under PGLITE_DATA_DIR. */
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgresql://user@host:5432/db'),
+  /** @default 10 */
+  DATABASE_POOL_MAX: int(10, 1, 200),
+  /** Where the embedded database keeps its files. @default .data/pglite */
+  PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+  /** Redis URL. Unset: in-process event bus (single replica). */
+  REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+  /** Apply pending migrations at start-up. @default true */
+  MIGRATE_ON_START: bool(true),
+  /** @default info */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
+  /** How long in-flight requests may take to finish after SIGTERM. @default 8000 */
+  SHUTDOWN_TIMEOUT_MS: int(8000, 0, 120_000),
+  /** GraphiQL at /graphql. @default true outside production */
+  GRAPHIQL: z.enum(['true', 'false'], { message: 'expected true or false' }).optional(),
+  /** Largest accepted service metadata, serialized as JSON. @default 10240 */
+  METADATA_MAX_BYTES: int(10_240, 256, 1_048_576),
+  /** Largest accepted request body. @default 2097152 */
+  REQUEST_BODY_MAX_BYTES: int(2_097_152, 1024, 67_108_864),
+});
+
+export type Env = ReturnType<typeof finish>;
+
+function finish(parsed: z.infer<typeof schema>) {
+  return {
+    ...parsed,
+    GRAPHIQL: parsed.GRAPHIQL === undefined ? parsed.NODE_ENV !== 'production' : parsed.GRAPHIQL === 'true',
+  };
+}
+
+export class EnvError extends Error {
+  override readonly name = 'EnvError';
+}
+
+/** Parses an environment; throws EnvError whose message is one line covering every problem. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  // Empty strings mean "unset", as in most shells' `FOO= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      const got = cleaned[name];
+      return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(redactUrl(got))})`}`;
+    });
+    throw new EnvError(`invalid environment: ${problems.join('; ')}`);
+  }
+  return finish(result.data);
+}
+
+function redactUrl(value: string): string {
+  return value.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+/** Reads process.env, or prints the problem line and exits 1. */
+export function loadEnv(): Env {
+  try {
+    return parseEnv(process.env);
+  } catch (error) {
+    if (error instanceof EnvError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,12 @@
+/** Assembles the schema: importing a domain's *.graphql.ts registers its types and fields. */
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.js';
+import './errors.js';
+import '../registry/services/service.graphql.js';
+
+export const schema = builder.toSchema();
+
+/** The committed schema.graphql: sorted so that moving code around does not churn it. */
+export function printRegistrySchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

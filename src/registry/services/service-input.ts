@@ -1,0 +1,59 @@
+/** Validation of service registration input, shared by the API, manifests and heartbeats. */
+import { z } from 'zod';
+import { InputError, PayloadTooLargeError, type InputIssue } from '../errors.js';
+import type { RegistryLimits } from '../deps.js';
+import { ServiceKind, ServiceSource } from '../../generated/prisma/enums.js';
+
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const SLUG_RULE = 'must be 1-63 characters of a-z, 0-9 and "-", starting with a letter or digit';
+
+export const slugSchema = z.string().regex(SLUG_PATTERN, { message: SLUG_RULE });
+
+const metadataSchema = z.record(z.string(), z.unknown());
+
+export const registerServiceSchema = z.object({
+  slug: slugSchema,
+  name: z.string().trim().min(1, 'must not be empty').max(200),
+  kind: z.enum(ServiceKind).optional(),
+  parentSlug: slugSchema.nullish(),
+  version: z.string().trim().min(1).max(64).nullish(),
+  description: z.string().max(4_000).nullish(),
+  tags: z.array(z.string().trim().min(1).max(64)).max(64).optional(),
+  dependencies: z.array(slugSchema).max(256).optional(),
+  metadata: metadataSchema.nullish(),
+  source: z.enum(ServiceSource).optional(),
+});
+
+export type RegisterServiceInput = z.input<typeof registerServiceSchema>;
+export type ValidRegisterServiceInput = z.output<typeof registerServiceSchema>;
+
+function toIssues(error: z.ZodError): InputIssue[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(input)', message: issue.message }));
+}
+
+export function jsonSize(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+}
+
+/** Parses input or throws InputError listing every problem (PayloadTooLargeError for metadata). */
+export function parseRegisterServiceInput(input: unknown, limits: RegistryLimits): ValidRegisterServiceInput {
+  const result = registerServiceSchema.safeParse(input);
+  if (!result.success) {
+    const issues = toIssues(result.error);
+    throw new InputError(`invalid service registration: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
+  }
+  const value = result.data;
+  const metadataBytes = jsonSize(value.metadata ?? {});
+  if (metadataBytes > limits.metadataMaxBytes) throw new PayloadTooLargeError('metadata', limits.metadataMaxBytes, metadataBytes);
+  if (value.dependencies?.includes(value.slug)) {
+    throw new InputError('a service cannot depend on itself', [{ path: 'dependencies', message: `contains the service's own slug ${value.slug}` }]);
+  }
+  if (value.parentSlug === value.slug) {
+    throw new InputError('a service cannot be its own parent', [{ path: 'parentSlug', message: 'equals slug' }]);
+  }
+  return {
+    ...value,
+    tags: value.tags && [...new Set(value.tags)],
+    dependencies: value.dependencies && [...new Set(value.dependencies)],
+  };
+}
