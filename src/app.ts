@@ -31,9 +31,16 @@ export interface AppOptions {
 
 export type RegistryApp = YogaServerInstance<ServerContext, GraphQLContext>;
 
+/**
+ * Finds a RegistryError behind however many GraphQLError wrappers. Walks `originalError`
+ * rather than testing `instanceof GraphQLError`: graphql ships CJS and ESM builds, and a
+ * wrapper made by the other build fails that test.
+ */
 function registryErrorOf(error: unknown): RegistryError | null {
-  if (error instanceof RegistryError) return error;
-  if (error instanceof GraphQLError && error.originalError) return registryErrorOf(error.originalError);
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof RegistryError) return current;
+    current = (current as { originalError?: unknown }).originalError;
+  }
   return null;
 }
 
@@ -57,10 +64,11 @@ export function createApp(deps: RegistryDeps, options: AppOptions = {}): Registr
       // Expected registry errors keep their message and get a code; the rest is masked.
       maskError(error, message, isDev) {
         const registryError = registryErrorOf(error);
-        if (registryError && error instanceof GraphQLError) {
+        if (registryError) {
+          const located = error as Partial<GraphQLError>;
           return new GraphQLError(registryError.message, {
-            nodes: error.nodes,
-            path: error.path,
+            nodes: located.nodes,
+            path: located.path,
             extensions: { code: registryError.code },
           });
         }
@@ -82,9 +90,9 @@ export function createApp(deps: RegistryDeps, options: AppOptions = {}): Registr
         const log = (context as Partial<GraphQLContext>).logger ?? deps.logger;
         for (const error of errors) {
           if (registryErrorOf(error)) continue;
-          const original = error instanceof GraphQLError ? error.originalError : error;
+          const { originalError, path } = error as Partial<GraphQLError>;
           // Client mistakes (syntax, validation) carry no original error; only log failures of ours.
-          if (original) log.error({ err: original, path: error instanceof GraphQLError ? error.path : undefined }, 'unexpected error in operation');
+          if (originalError) log.error({ err: originalError, path }, 'unexpected error in operation');
         }
       }),
     ],

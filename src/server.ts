@@ -132,13 +132,16 @@ export function createRegistryServer(options: ServerOptions): RegistryServer {
     async drain(timeoutMs) {
       draining = true;
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      // Keep-alive sockets turn idle as their last response ends; close them as they do.
       http.closeIdleConnections();
+      const sweeper = setInterval(() => http.closeIdleConnections(), 50);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
       });
       const outcome = await Promise.race([closed.then(() => 'closed' as const), timedOut]);
       clearTimeout(timer);
+      clearInterval(sweeper);
       if (outcome === 'timeout') {
         logger.warn({ timeoutMs }, 'in-flight requests outlived the shutdown bound; closing their connections');
         http.closeAllConnections();
