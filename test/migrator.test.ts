@@ -62,7 +62,8 @@ describe('migrator', () => {
     const [a, b] = [await open(), await open()];
     const reports = await Promise.all([migrate(a), migrate(b)]);
     expect(reports.flatMap((report) => report.applied).sort()).toEqual(migrationNames);
-    const [{ count }] = await test.query<{ count: string }>('SELECT count(*) FROM _prisma_migrations');
+    const [row] = await test.query<{ count: string }>('SELECT count(*) FROM _prisma_migrations');
+    const count = row!.count;
     expect(Number(count)).toBe(migrationNames.length);
   });
 
@@ -83,7 +84,8 @@ describe('migrator', () => {
 
     const recorded = await test.query<{ migration_name: string }>('SELECT migration_name FROM _prisma_migrations ORDER BY 1');
     expect(recorded.map((row) => row.migration_name)).toEqual(migrationNames);
-    const [{ exists }] = await test.query<{ exists: boolean }>("SELECT to_regclass('public.half_done') IS NOT NULL AS exists");
+    const [row] = await test.query<{ exists: boolean }>("SELECT to_regclass('public.half_done') IS NOT NULL AS exists");
+    const exists = row!.exists;
     expect(exists).toBe(false);
   });
 
