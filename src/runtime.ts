@@ -5,6 +5,7 @@
 import { createApp, type RegistryApp } from './app.js';
 import type { Env } from './config/env.js';
 import { createMemoryBus, type EventBus } from './infra/bus/event-bus.js';
+import { createRedisBus } from './infra/bus/redis-bus.js';
 import { systemClock, type Clock } from './infra/clock.js';
 import { createDatabase, type Database } from './infra/db/database.js';
 import { migrate } from './infra/db/migrator.js';
@@ -48,12 +49,10 @@ export async function startRuntime(env: Env, overrides: RuntimeOverrides = {}): 
       }
       logger.info({ applied: report.applied, alreadyApplied: report.alreadyApplied.length }, 'migrations up to date');
     }
-    if (env.REDIS_URL) {
-      // The Redis bus arrives with the multi-replica work; until then refuse rather than
-      // pretend to be in sync with other replicas.
-      throw new Error('REDIS_URL is set but this build has no Redis event bus yet; unset REDIS_URL to run a single replica');
-    }
-    const bus = createMemoryBus();
+    // With REDIS_URL set, Redis is required: never fall back to the in-process bus.
+    const bus = env.REDIS_URL
+      ? await createRedisBus({ url: env.REDIS_URL, channelPrefix: env.REDIS_CHANNEL_PREFIX, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS, logger })
+      : createMemoryBus();
     closers.unshift(() => bus.close());
 
     const deps: RegistryDeps = {
@@ -70,7 +69,7 @@ export async function startRuntime(env: Env, overrides: RuntimeOverrides = {}): 
       bodyLimitBytes: env.REQUEST_BODY_MAX_BYTES,
       probes: [
         { name: 'database', enabled: true, check: () => db.ping() },
-        { name: 'redis', enabled: false, check: () => bus.ping() },
+        { name: 'redis', enabled: bus.kind === 'redis', check: () => bus.ping() },
       ],
     });
     const { port } = await server.listen(env.PORT, env.HOST);

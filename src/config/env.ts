@@ -49,6 +49,10 @@ const schema = z.object({
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   /** Redis URL. Unset: in-process event bus (single replica). */
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+  /** Prefix of the registry's Redis channels (lets several registries share a Redis). @default registry: */
+  REDIS_CHANNEL_PREFIX: z.string().min(1).default('registry:'),
+  /** How long start-up waits for Redis before exiting. @default 5000 */
+  REDIS_CONNECT_TIMEOUT_MS: int(5_000, 100, 120_000),
   /** Apply pending migrations at start-up. @default true */
   MIGRATE_ON_START: bool(true),
   /** @default info */
