@@ -10,7 +10,9 @@ import { systemClock, type Clock } from './infra/clock.js';
 import { createDatabase, type Database } from './infra/db/database.js';
 import { migrate } from './infra/db/migrator.js';
 import { createLogger, type Logger } from './infra/logger/logger.js';
-import type { RegistryDeps } from './registry/deps.js';
+import { settingsFromEnv, type RegistryDeps } from './registry/deps.js';
+import { backgroundJobs } from './registry/jobs/background-jobs.js';
+import { startJobs } from './registry/jobs/scheduler.js';
 import { createRegistryServer, type RegistryServer } from './server.js';
 
 export interface RuntimeOverrides {
@@ -60,9 +62,12 @@ export async function startRuntime(env: Env, overrides: RuntimeOverrides = {}): 
       bus,
       clock: overrides.clock ?? systemClock,
       logger,
-      limits: { metadataMaxBytes: env.METADATA_MAX_BYTES },
+      settings: settingsFromEnv(env),
     };
     const app = createApp(deps, { graphiql: env.GRAPHIQL });
+    const jobs = startJobs(backgroundJobs(deps), logger);
+    // Closed in order: jobs first (they write), then the bus, then the database.
+    closers.unshift(() => jobs.stop());
     const server = createRegistryServer({
       app,
       logger,

@@ -63,6 +63,28 @@ const schema = z.object({
   GRAPHIQL: z.enum(['true', 'false'], { message: 'expected true or false' }).optional(),
   /** Largest accepted service metadata, serialized as JSON. @default 10240 */
   METADATA_MAX_BYTES: int(10_240, 256, 1_048_576),
+  /** Unknown declared dependencies: reject the registration, or accept it with a warning. @default reject */
+  DEPENDENCY_VALIDATION: z.enum(['reject', 'warn'], { message: 'expected reject or warn' }).default('reject'),
+  /** TTL of an instance that does not state its own. @default 30 */
+  HEARTBEAT_TTL_SECONDS: int(30, 1, 86_400),
+  /** Buffering of last-seen updates before one batched write. @default 250 */
+  HEARTBEAT_FLUSH_MS: int(250, 10, 10_000),
+  /** Run the TTL health monitor in this process. @default true */
+  MONITOR_ENABLED: bool(true),
+  /** How often the monitor sweeps. @default 5000 */
+  MONITOR_INTERVAL_MS: int(5_000, 50, 60_000),
+  /** Seconds after the last heartbeat at which a silent instance is DOWN. @default 60 */
+  HEALTH_DOWN_AFTER_SECONDS: int(60, 1, 86_400),
+  /** Run lifecycle jobs (mark inactive, archive, prune events) in this process. @default true */
+  LIFECYCLE_JOBS_ENABLED: bool(true),
+  /** How often lifecycle jobs tick. @default 60000 */
+  LIFECYCLE_INTERVAL_MS: int(60_000, 100, 86_400_000),
+  /** No heartbeat for this long → INACTIVE. @default 86400 */
+  INACTIVE_AFTER_SECONDS: int(86_400, 1, 31_536_000),
+  /** INACTIVE this long → REVOKED. @default 7776000 */
+  ARCHIVE_AFTER_SECONDS: int(7_776_000, 1, 315_360_000),
+  /** Registry events kept this long. @default 7776000 */
+  EVENT_RETENTION_SECONDS: int(7_776_000, 60, 315_360_000),
   /** Largest accepted request body. @default 2097152 */
   REQUEST_BODY_MAX_BYTES: int(2_097_152, 1024, 67_108_864),
 });

@@ -2,7 +2,9 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.js';
 import './errors.js';
+import '../registry/services/service-enums.graphql.js';
 import '../registry/services/service.graphql.js';
+import '../registry/instances/instance.graphql.js';
 
 export const schema = builder.toSchema();
 

@@ -23,7 +23,7 @@ export async function registerService(
   rawInput: unknown,
   options: { actor?: string | null } = {},
 ): Promise<RegisterServiceResult> {
-  const input = parseRegisterServiceInput(rawInput, deps.limits);
+  const input = parseRegisterServiceInput(rawInput, deps.settings);
   const attempt = () =>
     withDatabaseErrors({ resource: 'service', key: input.slug }, () =>
       deps.db.client.$transaction((tx) => registerInTransaction(tx, input, options.actor ?? null)),

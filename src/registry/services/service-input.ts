@@ -1,7 +1,7 @@
 /** Validation of service registration input, shared by the API, manifests and heartbeats. */
 import { z } from 'zod';
 import { InputError, PayloadTooLargeError, type InputIssue } from '../errors.js';
-import type { RegistryLimits } from '../deps.js';
+import type { RegistrySettings } from '../deps.js';
 import { ServiceKind, ServiceSource } from '../../generated/prisma/enums.js';
 
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -36,7 +36,7 @@ export function jsonSize(value: unknown): number {
 }
 
 /** Parses input or throws InputError listing every problem (PayloadTooLargeError for metadata). */
-export function parseRegisterServiceInput(input: unknown, limits: RegistryLimits): ValidRegisterServiceInput {
+export function parseRegisterServiceInput(input: unknown, settings: Pick<RegistrySettings, 'metadataMaxBytes'>): ValidRegisterServiceInput {
   const result = registerServiceSchema.safeParse(input);
   if (!result.success) {
     const issues = toIssues(result.error);
@@ -44,7 +44,7 @@ export function parseRegisterServiceInput(input: unknown, limits: RegistryLimits
   }
   const value = result.data;
   const metadataBytes = jsonSize(value.metadata ?? {});
-  if (metadataBytes > limits.metadataMaxBytes) throw new PayloadTooLargeError('metadata', limits.metadataMaxBytes, metadataBytes);
+  if (metadataBytes > settings.metadataMaxBytes) throw new PayloadTooLargeError('metadata', settings.metadataMaxBytes, metadataBytes);
   if (value.dependencies?.includes(value.slug)) {
     throw new InputError('a service cannot depend on itself', [{ path: 'dependencies', message: `contains the service's own slug ${value.slug}` }]);
   }

@@ -1,33 +1,30 @@
 import { builder } from '../../graphql/builder.js';
 import { writeErrors } from '../../graphql/errors.js';
 import type { Service } from '../../generated/prisma/client.js';
-import { HealthStatus, ServiceKind, ServiceSource, ServiceStatus } from '../../generated/prisma/enums.js';
-import { InputError } from '../errors.js';
+import { byUuid } from '../../graphql/node-ids.js';
 import { registerService } from './register-service.js';
+import { HealthStatusEnum, ServiceKindEnum, ServiceSourceEnum, ServiceStatusEnum, TransitionCauseEnum } from './service-enums.graphql.js';
 import { countServices, findServiceBySlug, listServices } from './service-queries.js';
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export const ServiceKindEnum = builder.enumType(ServiceKind, {
-  name: 'ServiceKind',
-  description: 'Place in the hierarchy: pollers → agents → checkers; SERVICE is a plain service.',
-});
-export const ServiceStatusEnum = builder.enumType(ServiceStatus, { name: 'ServiceStatus', description: 'Lifecycle status.' });
-export const HealthStatusEnum = builder.enumType(HealthStatus, { name: 'HealthStatus' });
-export const ServiceSourceEnum = builder.enumType(ServiceSource, { name: 'ServiceSource', description: 'How the service entered the registry.' });
 
 export const ServiceRef = builder.prismaNode('Service', {
   id: { field: 'id' },
-  findUnique: (id) => {
-    if (!UUID_PATTERN.test(id)) throw new InputError('malformed Service id', [{ path: 'id', message: 'not a Service id' }]);
-    return { id };
-  },
+  findUnique: byUuid('Service'),
   fields: (t) => ({
     slug: t.exposeString('slug'),
     name: t.exposeString('name'),
     kind: t.expose('kind', { type: ServiceKindEnum }),
     status: t.expose('status', { type: ServiceStatusEnum }),
     health: t.expose('health', { type: HealthStatusEnum }),
+    previousStatus: t.expose('previousStatus', { type: ServiceStatusEnum, nullable: true }),
+    statusSince: t.expose('statusSince', { type: 'DateTime' }),
+    previousHealth: t.expose('previousHealth', { type: HealthStatusEnum, nullable: true }),
+    healthSince: t.expose('healthSince', { type: 'DateTime', description: 'When health last changed: how long it has been critical.' }),
+    healthCause: t.expose('healthCause', { type: TransitionCauseEnum, nullable: true }),
+    reachable: t.exposeBoolean('reachable', { description: 'false when an ancestor is DOWN: its failures are the parent\'s.' }),
+    protected: t.exposeBoolean('protected', { description: 'Never auto-deregistered or archived.' }),
+    inMaintenance: t.exposeBoolean('inMaintenance'),
+    maintenanceReason: t.exposeString('maintenanceReason', { nullable: true }),
+    maintenanceSince: t.expose('maintenanceSince', { type: 'DateTime', nullable: true }),
     source: t.expose('source', { type: ServiceSourceEnum }),
     version: t.exposeString('version', { nullable: true }),
     description: t.exposeString('description', { nullable: true }),
