@@ -5,6 +5,7 @@
  */
 import {
   ConflictError,
+  DependencyCycleError,
   HierarchyError,
   InputError,
   NotAllowedError,
@@ -65,5 +66,11 @@ builder.objectType(PayloadTooLargeError, {
 
 builder.objectType(NotAllowedError, { name: 'NotAllowedError', interfaces: [RegistryErrorInterface], fields: () => ({}) });
 
+builder.objectType(DependencyCycleError, {
+  name: 'DependencyCycleError',
+  interfaces: [RegistryErrorInterface],
+  fields: (t) => ({ cycle: t.exposeStringList('cycle', { description: 'The loop, first slug repeated at the end.' }) }),
+});
+
 /** The errors any write may answer with. */
-export const writeErrors = [InputError, NotFoundError, ConflictError, HierarchyError, PayloadTooLargeError, NotAllowedError];
+export const writeErrors = [InputError, NotFoundError, ConflictError, HierarchyError, PayloadTooLargeError, NotAllowedError, DependencyCycleError];

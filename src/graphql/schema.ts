@@ -5,6 +5,9 @@ import './errors.js';
 import '../registry/services/service-enums.graphql.js';
 import '../registry/services/service.graphql.js';
 import '../registry/instances/instance.graphql.js';
+import '../registry/services/register-service.graphql.js';
+import '../registry/heartbeats/heartbeat.graphql.js';
+import '../registry/lifecycle/maintenance.graphql.js';
 
 export const schema = builder.toSchema();
 

@@ -80,3 +80,14 @@ export class NotAllowedError extends RegistryError {
   override readonly name = 'NotAllowedError';
   readonly code = 'NOT_ALLOWED';
 }
+
+export class DependencyCycleError extends RegistryError {
+  override readonly name = 'DependencyCycleError';
+  readonly code = 'DEPENDENCY_CYCLE';
+  constructor(
+    /** The loop, first slug repeated at the end: a → b → a. */
+    readonly cycle: string[],
+  ) {
+    super(`dependencies would form a cycle: ${cycle.join(' → ')}`);
+  }
+}

@@ -17,7 +17,17 @@ export interface TestRegistry {
 
 export async function startTestRegistry(options: { label?: string; env?: Record<string, string> } = {}): Promise<TestRegistry> {
   const database = await createTestDatabase(options.label);
-  const env = parseEnv({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', NODE_ENV: 'test', ...options.env });
+  // Background jobs off unless a test asks: their ticks would add statements to counts.
+  const env = parseEnv({
+    DATABASE_URL: database.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+    MONITOR_ENABLED: 'false',
+    LIFECYCLE_JOBS_ENABLED: 'false',
+    ...options.env,
+  });
   const runtime = await startRuntime(env, { logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), captureQueries: true });
   const baseUrl = `http://127.0.0.1:${runtime.port}`;
   return {

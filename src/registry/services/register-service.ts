@@ -1,13 +1,16 @@
 /**
  * Registers a service, or updates it when the slug is already known (idempotent:
- * registeredAt is kept, omitted fields are left as they are, null clears a field).
+ * registeredAt is kept, omitted fields are left as they are, null clears a field). Through
+ * the API the registering instance comes along; manifests register services alone.
  */
-import type { Prisma, Service } from '../../generated/prisma/client.js';
+import { randomBytes } from 'node:crypto';
+import type { Prisma, RegistryEvent, Service, ServiceInstance } from '../../generated/prisma/client.js';
 import { ServiceKind, ServiceSource } from '../../generated/prisma/enums.js';
 import { withDatabaseErrors } from '../../infra/db/errors.js';
-import type { RegistryDeps } from '../deps.js';
+import type { RegistryDeps, RegistrySettings } from '../deps.js';
 import { ConflictError, HierarchyError, NotFoundError } from '../errors.js';
 import { publishEvents, recordEvent } from '../events/record-event.js';
+import { checkDependencies } from './dependency-check.js';
 import { allowedChildKinds, assertParentAllowed } from './hierarchy.js';
 import { parseRegisterServiceInput, type ValidRegisterServiceInput } from './service-input.js';
 
@@ -15,32 +18,48 @@ type Tx = Prisma.TransactionClient;
 
 export interface RegisterServiceResult {
   service: Service;
+  instance: ServiceInstance | null;
   created: boolean;
+  /** Accepted problems (unknown dependencies under DEPENDENCY_VALIDATION=warn). */
+  warnings: string[];
 }
 
-export async function registerService(
-  deps: RegistryDeps,
-  rawInput: unknown,
-  options: { actor?: string | null } = {},
-): Promise<RegisterServiceResult> {
+export interface RegisterOptions {
+  actor?: string | null;
+  /** Upsert the registering instance (instanceId generated when absent). @default true */
+  withInstance?: boolean;
+}
+
+export async function registerService(deps: RegistryDeps, rawInput: unknown, options: RegisterOptions = {}): Promise<RegisterServiceResult> {
   const input = parseRegisterServiceInput(rawInput, deps.settings);
   const attempt = () =>
     withDatabaseErrors({ resource: 'service', key: input.slug }, () =>
-      deps.db.client.$transaction((tx) => registerInTransaction(tx, input, options.actor ?? null)),
+      deps.db.client.$transaction((tx) => registerInTransaction(tx, deps.settings, input, options)),
     );
   let outcome;
   try {
     outcome = await attempt();
   } catch (error) {
-    // Two first registrations of one slug racing: the loser retries as an update.
+    // Two first registrations of one slug (or instance) racing: the loser retries as an update.
     if (!(error instanceof ConflictError)) throw error;
     outcome = await attempt();
   }
-  await publishEvents(deps.bus, [outcome.event]).catch((error) => deps.logger.warn({ err: error }, 'event publish failed'));
-  return { service: outcome.service, created: outcome.created };
+  await publishEvents(deps.bus, outcome.events).catch((error) => deps.logger.warn({ err: error }, 'event publish failed'));
+  return outcome;
 }
 
-async function registerInTransaction(tx: Tx, input: ValidRegisterServiceInput, actor: string | null) {
+function generatedInstanceId(slug: string): string {
+  return `${slug}-${randomBytes(6).toString('hex')}`;
+}
+
+/** The whole registration inside a caller's transaction; events are returned for publishing after commit. */
+export async function registerInTransaction(
+  tx: Tx,
+  settings: RegistrySettings,
+  input: ValidRegisterServiceInput,
+  options: RegisterOptions = {},
+): Promise<RegisterServiceResult & { events: RegistryEvent[] }> {
+  const actor = options.actor ?? null;
   const existing = await tx.service.findUnique({ where: { slug: input.slug }, select: { id: true, kind: true, parentId: true } });
   const kind = input.kind ?? existing?.kind ?? ServiceKind.SERVICE;
 
@@ -64,6 +83,7 @@ async function registerInTransaction(tx: Tx, input: ValidRegisterServiceInput, a
     if (parentId) await assertNoHierarchyCycle(tx, existing.id, parentId, input.slug);
     if (kind !== existing.kind) await assertChildrenFit(tx, existing.id, input.slug, kind);
   }
+  const warnings = input.dependencies ? await checkDependencies(tx, input.slug, input.dependencies, settings.dependencyValidation) : [];
 
   const fields = {
     name: input.name,
@@ -74,38 +94,87 @@ async function registerInTransaction(tx: Tx, input: ValidRegisterServiceInput, a
     dependencies: input.dependencies,
     metadata: input.metadata === null ? {} : (input.metadata as Prisma.InputJsonValue | undefined),
     source: input.source,
+    protected: input.protected,
   };
 
+  const events: RegistryEvent[] = [];
+  let service: Service;
+  const created = !existing;
   if (!existing) {
-    const service = await tx.service.create({
+    service = await tx.service.create({
       data: { ...fields, slug: input.slug, parentId, source: input.source ?? ServiceSource.API, tags: input.tags ?? [], dependencies: input.dependencies ?? [] },
     });
-    const event = await recordEvent(tx, {
-      type: 'REGISTERED',
-      serviceId: service.id,
-      serviceSlug: service.slug,
-      toValue: service.status,
-      cause: 'REGISTERED',
-      actor,
-      revision: service.revision,
-      details: { kind: service.kind, source: service.source, parentSlug: input.parentSlug ?? null },
-    });
-    return { service, created: true, event };
+    events.push(
+      await recordEvent(tx, {
+        type: 'REGISTERED',
+        serviceId: service.id,
+        serviceSlug: service.slug,
+        toValue: service.status,
+        cause: 'REGISTERED',
+        actor,
+        revision: service.revision,
+        details: { kind: service.kind, source: service.source, parentSlug: input.parentSlug ?? null, warnings },
+      }),
+    );
+  } else {
+    service = await tx.service.update({ where: { id: existing.id }, data: { ...fields, parentId, revision: { increment: 1 } } });
+    events.push(
+      await recordEvent(tx, {
+        type: 'UPDATED',
+        serviceId: service.id,
+        serviceSlug: service.slug,
+        actor,
+        revision: service.revision,
+        details: { kind: service.kind, source: service.source, warnings },
+      }),
+    );
   }
 
-  const service = await tx.service.update({
-    where: { id: existing.id },
-    data: { ...fields, parentId, revision: { increment: 1 } },
+  let instance: ServiceInstance | null = null;
+  if (options.withInstance ?? true) {
+    const upserted = await upsertInstance(tx, service, input, settings, actor);
+    instance = upserted.instance;
+    if (upserted.event) events.push(upserted.event);
+  }
+  return { service, instance, created, warnings, events };
+}
+
+async function upsertInstance(tx: Tx, service: Service, input: ValidRegisterServiceInput, settings: RegistrySettings, actor: string | null) {
+  const instanceId = input.instanceId ?? generatedInstanceId(service.slug);
+  const existing = await tx.serviceInstance.findUnique({
+    where: { serviceId_instanceId: { serviceId: service.id, instanceId } },
+    select: { id: true, deregisteredAt: true, ttlSeconds: true },
   });
-  const event = await recordEvent(tx, {
-    type: 'UPDATED',
-    serviceId: service.id,
-    serviceSlug: service.slug,
-    actor,
-    revision: service.revision,
-    details: { kind: service.kind, source: service.source },
-  });
-  return { service, created: false, event };
+  const interfaces = input.interfaces ? Object.fromEntries(input.interfaces.map((item) => [item.type, item.endpoint])) : undefined;
+  const fields = {
+    version: input.version,
+    interfaces,
+    ttlSeconds: input.ttlSeconds ?? undefined,
+    deregisterAfterSeconds: input.deregisterAfterSeconds,
+    host: input.host,
+  };
+  const row = existing
+    ? await tx.serviceInstance.update({ where: { id: existing.id }, data: { ...fields, deregisteredAt: null, revision: { increment: 1 } } })
+    : await tx.serviceInstance.create({
+        data: { ...fields, serviceId: service.id, instanceId, ttlSeconds: input.ttlSeconds ?? settings.heartbeat.defaultTtlSeconds, interfaces: interfaces ?? {} },
+      });
+  // A (re-)registration gives the instance one TTL to send its first heartbeat, by the database clock.
+  await tx.$executeRaw`UPDATE service_instances SET expires_at = now() + make_interval(secs => ttl_seconds) WHERE id = ${row.id}::uuid`;
+  const instance = await tx.serviceInstance.findUniqueOrThrow({ where: { id: row.id } });
+  const fresh = !existing || existing.deregisteredAt !== null;
+  const event = fresh
+    ? await recordEvent(tx, {
+        type: 'INSTANCE_REGISTERED',
+        serviceId: service.id,
+        serviceSlug: service.slug,
+        instanceId,
+        cause: 'REGISTERED',
+        actor,
+        revision: service.revision,
+        details: { ttlSeconds: row.ttlSeconds, interfaces: row.interfaces as Prisma.InputJsonValue },
+      })
+    : null;
+  return { instance, event };
 }
 
 async function assertNoHierarchyCycle(tx: Tx, serviceId: string, newParentId: string, slug: string): Promise<void> {

@@ -11,6 +11,17 @@ export const slugSchema = z.string().regex(SLUG_PATTERN, { message: SLUG_RULE })
 
 const metadataSchema = z.record(z.string(), z.unknown());
 
+export const instanceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, { message: 'must be 1-128 characters of letters, digits and . _ : @ -' });
+
+/** REST, GRAPHQL, GRPC, MCP, CLI, …: any short upper-case name, normalised to upper case. */
+const interfaceTypeSchema = z
+  .string()
+  .trim()
+  .transform((value) => value.toUpperCase())
+  .pipe(z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, { message: 'must be a short name such as REST, GRAPHQL, GRPC, MCP or CLI' }));
+
 export const registerServiceSchema = z.object({
   slug: slugSchema,
   name: z.string().trim().min(1, 'must not be empty').max(200),
@@ -22,6 +33,17 @@ export const registerServiceSchema = z.object({
   dependencies: z.array(slugSchema).max(256).optional(),
   metadata: metadataSchema.nullish(),
   source: z.enum(ServiceSource).optional(),
+  protected: z.boolean().optional(),
+  // The instance that registers itself along with the service.
+  instanceId: instanceIdSchema.nullish(),
+  interfaces: z
+    .array(z.object({ type: interfaceTypeSchema, endpoint: z.string().trim().min(1).max(2_048) }))
+    .max(32)
+    .refine((list) => new Set(list.map((item) => item.type)).size === list.length, { message: 'each interface type may appear once' })
+    .nullish(),
+  ttlSeconds: z.number().int().min(1, 'must be a positive number of seconds').max(86_400).nullish(),
+  deregisterAfterSeconds: z.number().int().min(60, 'must be at least 60 seconds').max(2_592_000).nullish(),
+  host: z.string().trim().min(1).max(255).nullish(),
 });
 
 export type RegisterServiceInput = z.input<typeof registerServiceSchema>;

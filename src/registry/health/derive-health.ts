@@ -1,0 +1,23 @@
+/**
+ * A service's health from its live instances:
+ * - no live instances            → UNKNOWN
+ * - every instance UP            → UP
+ * - at least one UP or DEGRADED  → DEGRADED (serving, with losses)
+ * - none serving, all UNKNOWN    → UNKNOWN
+ * - none serving, any UNHEALTHY  → UNHEALTHY
+ * - otherwise (DOWN, maybe with UNKNOWN) → DOWN
+ */
+import { HealthStatus } from '../../generated/prisma/enums.js';
+
+export type HealthCounts = Partial<Record<HealthStatus, number>>;
+
+export function deriveServiceHealth(counts: HealthCounts): HealthStatus {
+  const n = (status: HealthStatus) => counts[status] ?? 0;
+  const total = Object.values(counts).reduce((sum, value) => sum + (value ?? 0), 0);
+  if (total === 0) return HealthStatus.UNKNOWN;
+  if (n(HealthStatus.UP) === total) return HealthStatus.UP;
+  if (n(HealthStatus.UP) + n(HealthStatus.DEGRADED) > 0) return HealthStatus.DEGRADED;
+  if (n(HealthStatus.UNKNOWN) === total) return HealthStatus.UNKNOWN;
+  if (n(HealthStatus.UNHEALTHY) > 0) return HealthStatus.UNHEALTHY;
+  return HealthStatus.DOWN;
+}
