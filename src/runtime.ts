@@ -11,6 +11,7 @@ import { createDatabase, type Database } from './infra/db/database.js';
 import { migrate } from './infra/db/migrator.js';
 import { createLogger, type Logger } from './infra/logger/logger.js';
 import { settingsFromEnv, type RegistryDeps } from './registry/deps.js';
+import { closeServiceCache } from './registry/discovery/service-cache.js';
 import { closeHeartbeatProcessor } from './registry/heartbeats/heartbeat-processor.js';
 import { backgroundJobs } from './registry/jobs/background-jobs.js';
 import { startJobs } from './registry/jobs/scheduler.js';
@@ -69,7 +70,7 @@ export async function startRuntime(env: Env, overrides: RuntimeOverrides = {}): 
     const jobs = startJobs(backgroundJobs(deps), logger);
     // Closed in order: jobs, then buffered heartbeats (acknowledged, so they must land), then
     // the bus, then the database.
-    closers.unshift(() => jobs.stop(), () => closeHeartbeatProcessor(deps));
+    closers.unshift(() => jobs.stop(), () => closeHeartbeatProcessor(deps), () => closeServiceCache(deps));
     const server = createRegistryServer({
       app,
       logger,

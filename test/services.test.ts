@@ -43,7 +43,10 @@ describe('registerService', () => {
     expect(result.created).toBe(true);
     expect(result.service).toMatchObject({ slug: 'billing-api', kind: 'SERVICE', status: 'PENDING', health: 'UNKNOWN', source: 'API', tags: ['payments'], metadata: { team: 'money' }, parent: null, revision: 0 });
     const events = await registry.database.query<{ type: string; service_slug: string }>("SELECT type, service_slug FROM registry_events WHERE service_slug = 'billing-api'");
-    expect(events).toEqual([{ type: 'REGISTERED', service_slug: 'billing-api' }]);
+    expect(events).toEqual([
+      { type: 'REGISTERED', service_slug: 'billing-api' },
+      { type: 'INSTANCE_REGISTERED', service_slug: 'billing-api' },
+    ]);
   });
 
   it('is idempotent for a known slug: updates fields, keeps registeredAt, bumps the revision', async () => {

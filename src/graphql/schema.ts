@@ -7,7 +7,11 @@ import '../registry/services/service.graphql.js';
 import '../registry/instances/instance.graphql.js';
 import '../registry/services/register-service.graphql.js';
 import '../registry/heartbeats/heartbeat.graphql.js';
+import '../registry/services/admin-actions.graphql.js';
+import '../registry/health/impact.graphql.js';
 import '../registry/lifecycle/maintenance.graphql.js';
+import '../registry/discovery/discovery.graphql.js';
+import '../registry/events/event.graphql.js';
 
 export const schema = builder.toSchema();
 

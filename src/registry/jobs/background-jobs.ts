@@ -1,11 +1,12 @@
 /** Every background job this process runs, given its settings. */
 import type { RegistryDeps } from '../deps.js';
+import { healthMonitorJob } from '../health/health-monitor.js';
 import { lifecycleJobs } from '../lifecycle/lifecycle-jobs.js';
 import type { BackgroundJob } from './scheduler.js';
 
 export function backgroundJobs(deps: RegistryDeps): BackgroundJob[] {
   const jobs: BackgroundJob[] = [];
-  void deps;
+  if (deps.settings.monitor.enabled) jobs.push(healthMonitorJob(deps));
   if (deps.settings.lifecycle.enabled) jobs.push(...lifecycleJobs(deps));
   return jobs;
 }

@@ -1,10 +1,20 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../graphql/builder.js';
-import { writeErrors } from '../../graphql/errors.js';
 import type { Service } from '../../generated/prisma/client.js';
 import { byUuid } from '../../graphql/node-ids.js';
-import { registerService } from './register-service.js';
 import { HealthStatusEnum, ServiceKindEnum, ServiceSourceEnum, ServiceStatusEnum, TransitionCauseEnum } from './service-enums.graphql.js';
-import { countServices, findServiceBySlug, listServices } from './service-queries.js';
+import {
+  countServices,
+  DEFAULT_SERVICE_ORDER,
+  encodeServiceCursor,
+  findServiceBySlug,
+  pageServices,
+  resolveServiceWhere,
+  SERVICE_ORDER_FIELDS,
+  type ServiceFilter,
+  type ServiceOrder,
+} from './service-queries.js';
 
 export const ServiceRef = builder.prismaNode('Service', {
   id: { field: 'id' },
@@ -44,13 +54,38 @@ export const ServiceRef = builder.prismaNode('Service', {
   }),
 });
 
-const ServiceFilterInput = builder.inputType('ServiceFilter', {
+const ServiceFilterInput = builder.inputRef<ServiceFilter>('ServiceFilter').implement({
+  description: 'Every field given must match. Compose filters with and / or / not.',
   fields: (t) => ({
     kind: t.field({ type: ServiceKindEnum, required: false }),
     status: t.field({ type: ServiceStatusEnum, required: false }),
     health: t.field({ type: HealthStatusEnum, required: false }),
+    source: t.field({ type: ServiceSourceEnum, required: false }),
     tag: t.string({ required: false, description: 'Services carrying this tag.' }),
     search: t.string({ required: false, description: 'Case-insensitive match on slug, name or description.' }),
+    parentSlug: t.string({ required: false, description: 'Direct children of this service.' }),
+    versionRange: t.string({
+      required: false,
+      description: 'A semver range such as ">=1.2.0 <2". Services whose version is not semver never match; a malformed range is INVALID_INPUT.',
+    }),
+    heartbeatOlderThan: t.field({ type: 'DateTime', required: false, description: 'Last heartbeat before this instant, or never.' }),
+    inMaintenance: t.boolean({ required: false }),
+    and: t.field({ type: [ServiceFilterInput], required: false, description: 'Every filter matches (an empty list matches everything).' }),
+    or: t.field({ type: [ServiceFilterInput], required: false, description: 'At least one filter matches (an empty list matches nothing).' }),
+    not: t.field({ type: ServiceFilterInput, required: false, description: 'The filter does not match.' }),
+  }),
+});
+
+export const ServiceOrderFieldEnum = builder.enumType('ServiceOrderField', {
+  values: SERVICE_ORDER_FIELDS,
+  description: 'Sort column; slug breaks ties. Services that never sent a heartbeat sort last in either direction.',
+});
+export const OrderDirectionEnum = builder.enumType('OrderDirection', { values: ['ASC', 'DESC'] as const });
+
+const ServiceOrderInput = builder.inputRef<ServiceOrder>('ServiceOrder').implement({
+  fields: (t) => ({
+    field: t.field({ type: ServiceOrderFieldEnum, required: true }),
+    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'ASC' }),
   }),
 });
 
@@ -61,47 +96,26 @@ builder.queryFields((t) => ({
     args: { slug: t.arg.string({ required: true }) },
     resolve: (query, _root, args, ctx) => findServiceBySlug(ctx.deps, args.slug, query),
   }),
-  services: t.prismaConnection(
+  services: t.connection(
     {
-      type: 'Service',
-      cursor: 'slug',
-      defaultSize: 20,
-      maxSize: 500,
-      args: { filter: t.arg({ type: ServiceFilterInput, required: false }) },
-      totalCount: (_connection, args, ctx) => countServices(ctx.deps, args.filter),
-      resolve: (query, _root, args, ctx) => listServices(ctx.deps, { ...query, orderBy: { slug: 'asc' } }, args.filter),
+      type: ServiceRef,
+      description: 'Services, by slug unless orderBy says otherwise. Cursors are opaque and belong to one orderBy.',
+      args: {
+        filter: t.arg({ type: ServiceFilterInput, required: false }),
+        orderBy: t.arg({ type: ServiceOrderInput, required: false, description: 'Default: slug ascending.' }),
+      },
+      resolve: async (_root, args, ctx, info) => {
+        const order = args.orderBy ?? DEFAULT_SERVICE_ORDER;
+        const where = await resolveServiceWhere(ctx.deps, args.filter);
+        // Nested relations (parent, children, instances, …) load with the page, not per row.
+        const query = queryFromInfo({ context: ctx, info, typeName: 'Service', path: ['edges', 'node'] });
+        const connection = await resolveCursorConnection<Promise<Service[]>>(
+          { args, defaultSize: 20, maxSize: 500, toCursor: (service: Service) => encodeServiceCursor(order, service) },
+          (page) => pageServices(ctx.deps, { where, order, ...page }, query),
+        );
+        return { ...connection, countTotal: () => countServices(ctx.deps, where) };
+      },
     },
-    { description: 'Services ordered by slug.' },
+    { fields: (t) => ({ totalCount: t.int({ resolve: (connection) => connection.countTotal() }) }) },
   ),
-}));
-
-const RegisterServiceInput = builder.inputType('RegisterServiceInput', {
-  description: 'Registering a known slug updates it: omitted fields stay, null clears, registeredAt is kept.',
-  fields: (t) => ({
-    slug: t.string({ required: true, description: 'Unique key: ^[a-z0-9][a-z0-9-]{0,62}$' }),
-    name: t.string({ required: true }),
-    kind: t.field({ type: ServiceKindEnum, required: false, description: 'Defaults to SERVICE for a new slug.' }),
-    parentSlug: t.string({ required: false }),
-    version: t.string({ required: false }),
-    description: t.string({ required: false }),
-    tags: t.stringList({ required: false }),
-    dependencies: t.stringList({ required: false, description: 'Slugs of the services this one needs.' }),
-    metadata: t.field({ type: 'JSONObject', required: false, description: 'At most 10 KB as JSON.' }),
-  }),
-});
-
-const RegisterServicePayload = builder.objectRef<{ service: Service; created: boolean }>('RegisterServicePayload').implement({
-  fields: (t) => ({
-    service: t.field({ type: ServiceRef, resolve: (payload) => payload.service }),
-    created: t.exposeBoolean('created', { description: 'false when the slug was already registered and got updated.' }),
-  }),
-});
-
-builder.mutationFields((t) => ({
-  registerService: t.field({
-    type: RegisterServicePayload,
-    args: { input: t.arg({ type: RegisterServiceInput, required: true }) },
-    errors: { types: writeErrors },
-    resolve: (_root, args, ctx) => registerService(ctx.deps, args.input, { actor: ctx.actor }),
-  }),
 }));

@@ -1,0 +1,97 @@
+/**
+ * npm run bench:heartbeat — heartbeat throughput and latency of a real server on PostgreSQL.
+ *
+ * Starts the built server on a fresh database (BENCH_DATABASE_URL's server, default local),
+ * registers 1,000 services, and measures against a bare graphql-yoga baseline:
+ *   (a) bare yoga hello-world mutation   (b) `heartbeat`   (c) `heartbeats` with 100 items
+ * each at a fixed concurrency, then (b) paced at 1,000 heartbeats/s. Prints a table.
+ * Flags: --duration <s> (default 10), --connections <n> (default 32).
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { freePort, runLoad, spawnListening, spawnReady, type LoadResult } from './bench/load.js';
+
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } } });
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const root = path.resolve(import.meta.dirname, '..', '..');
+const SERVICES = 1_000;
+
+const dbName = `bench_heartbeat_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query(`CREATE DATABASE "${dbName}"`);
+const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+const baseEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn' };
+delete baseEnv.REDIS_URL;
+
+console.log(`database ${dbName}; ${duration}s per run, ${connections} connections`);
+// Request logging off (LOG_LEVEL=warn) so both servers do the same work per request.
+const registry = await spawnReady(path.join(root, 'dist/src/main.js'), await freePort(), '/readyz', { ...baseEnv, DATABASE_URL: databaseUrl, HEARTBEAT_TTL_SECONDS: '300' });
+const hello = await spawnListening(path.join(root, 'dist/scripts/bench/hello-server.js'), ['0'], baseEnv);
+const registryUrl = `http://127.0.0.1:${registry.port}/graphql`;
+const helloUrl = `http://127.0.0.1:${hello.port}/graphql`;
+
+try {
+  const post = async (query: string, variables: unknown) => {
+    const response = await fetch(registryUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    return response.json() as Promise<{ data?: any; errors?: unknown }>;
+  };
+  process.stdout.write(`registering ${SERVICES} services (one instance each) … `);
+  const started = Date.now();
+  const BEATS = 'mutation($input: [HeartbeatInput!]!) { heartbeats(input: $input) { ... on HeartbeatBatchPayload { accepted } } }';
+  for (let i = 0; i < SERVICES; i += 100) {
+    const input = Array.from({ length: 100 }, (_, j) => ({ slug: `bench-${i + j}`, instanceId: 'i-0' }));
+    const result = await post(BEATS, { input });
+    if (result.data?.heartbeats?.accepted !== 100) throw new Error(`registration failed: ${JSON.stringify(result)}`);
+  }
+  console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // One steady pass so that every instance is fresh (UP, cached) before measuring.
+  for (let i = 0; i < SERVICES; i += 100) {
+    await post(BEATS, { input: Array.from({ length: 100 }, (_, j) => ({ slug: `bench-${i + j}`, instanceId: 'i-0' })) });
+  }
+
+  const randomSlug = () => `bench-${Math.floor(Math.random() * SERVICES)}`;
+  const one = () => JSON.stringify({ query: 'mutation($i: HeartbeatInput!) { heartbeat(input: $i) { __typename } }', variables: { i: { slug: randomSlug(), instanceId: 'i-0' } } });
+  const hundred = () =>
+    JSON.stringify({ query: BEATS, variables: { input: Array.from({ length: 100 }, () => ({ slug: randomSlug(), instanceId: 'i-0' })) } });
+  const helloBody = () => JSON.stringify({ query: 'mutation($n: String!) { hello(name: $n) }', variables: { n: randomSlug() } });
+  const ok = (body: string) => body.includes('"HeartbeatAck"');
+  const batchOk = (body: string) => body.includes('"accepted":100');
+
+  // Warm both servers (JIT, caches) before measuring.
+  await runLoad({ url: helloUrl, connections, durationSeconds: 2, body: helloBody });
+  await runLoad({ url: registryUrl, connections, durationSeconds: 2, body: one });
+
+  const results: Array<[string, LoadResult, number]> = [];
+  const a = await runLoad({ url: helloUrl, connections, durationSeconds: duration, body: helloBody });
+  results.push(['(a) bare yoga hello mutation', a, a.requestsPerSecond]);
+  const b = await runLoad({ url: registryUrl, connections, durationSeconds: duration, body: one, check: ok });
+  results.push(['(b) heartbeat', b, b.requestsPerSecond]);
+  const c = await runLoad({ url: registryUrl, connections: Math.max(4, connections / 4), durationSeconds: duration, body: hundred, check: batchOk });
+  results.push(['(c) heartbeats ×100', c, c.requestsPerSecond * 100]);
+  const paced = await runLoad({ url: registryUrl, connections: 16, durationSeconds: duration, body: one, overallRate: 1_000, check: ok });
+  results.push(['(b) paced 1,000/s', paced, paced.requestsPerSecond]);
+
+  const pad = (value: string, width: number) => value.padEnd(width);
+  console.log();
+  console.log(`${pad('run', 30)}${pad('req/s', 10)}${pad('heartbeats/s', 14)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}errors`);
+  for (const [name, result, beats] of results) {
+    console.log(
+      `${pad(name, 30)}${pad(result.requestsPerSecond.toFixed(0), 10)}${pad(name.startsWith('(a)') ? '-' : beats.toFixed(0), 14)}${pad(String(result.p50), 9)}${pad(String(result.p99), 9)}${result.errors + result.non2xx}`,
+    );
+  }
+  console.log();
+  const ratio = b.requestsPerSecond / a.requestsPerSecond;
+  console.log(`(b)/(a) = ${ratio.toFixed(2)}   goal ≥ 0.70 ${ratio >= 0.7 ? 'met' : 'NOT met'}`);
+  console.log(`(c) = ${(c.requestsPerSecond * 100).toFixed(0)} heartbeats/s   goal ≥ 20,000 ${c.requestsPerSecond * 100 >= 20_000 ? 'met' : 'NOT met'}`);
+  console.log(`paced p99 = ${paced.p99} ms   goal < 10 ms ${paced.p99 < 10 ? 'met' : 'NOT met'}`);
+} finally {
+  await registry.stop();
+  await hello.stop();
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.end();
+}

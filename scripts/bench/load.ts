@@ -1,0 +1,126 @@
+/** Small helpers shared by the benchmark scripts: spawned servers and autocannon runs. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+
+export interface Spawned {
+  child: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A port that was free a moment ago (for servers that must log quietly). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Starts `node <entry>` on `port` and resolves once GET `readyPath` answers 200. */
+export async function spawnReady(entry: string, port: number, readyPath: string, env: NodeJS.ProcessEnv): Promise<Spawned> {
+  const child = spawn(process.execPath, [entry], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited !== undefined) throw new Error(`${entry} exited with ${exited}`);
+    const ok = await fetch(`http://127.0.0.1:${port}${readyPath}`).then((response) => response.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`${entry} was not ready within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    child,
+    port,
+    stop: () =>
+      new Promise((done) => {
+        if (exited !== undefined) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Starts `node <entry>` and resolves once it logs a line with msg ~ /listening/ and a port. */
+export function spawnListening(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<Spawned> {
+  const child = spawn(process.execPath, [entry, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const entryLog = JSON.parse(line);
+        if (/listening/.test(entryLog.msg ?? '') && typeof entryLog.port === 'number') {
+          clearTimeout(timer);
+          resolve({
+            child,
+            port: entryLog.port,
+            stop: () =>
+              new Promise((done) => {
+                child.removeAllListeners('exit');
+                child.once('exit', () => done());
+                child.kill('SIGTERM');
+              }),
+          });
+        }
+      } catch {
+        // not a JSON log line
+      }
+    });
+  });
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  /** Builds each request body (varied per request). */
+  body: () => string;
+  /** Total requests per second across connections; unset = as fast as possible. */
+  overallRate?: number;
+  /** A response body check: counts failures as errors. */
+  check?: (body: string) => boolean;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  let failedChecks = 0;
+  const result = await autocannon({
+    url: options.url,
+    method: 'POST',
+    connections: options.connections,
+    duration: options.durationSeconds,
+    overallRate: options.overallRate,
+    headers: { 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (request) => ({ ...request, body: options.body() }),
+        onResponse: (status, body) => {
+          if (options.check && !options.check(body)) failedChecks++;
+        },
+      },
+    ],
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + failedChecks,
+    non2xx: result.non2xx,
+    total: result.requests.total,
+  };
+}
