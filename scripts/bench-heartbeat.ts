@@ -73,7 +73,7 @@ try {
   results.push(['(b) heartbeat', b, b.requestsPerSecond]);
   const c = await runLoad({ url: registryUrl, connections: Math.max(4, connections / 4), durationSeconds: duration, body: hundred, check: batchOk });
   results.push(['(c) heartbeats ×100', c, c.requestsPerSecond * 100]);
-  const paced = await runLoad({ url: registryUrl, connections: 16, durationSeconds: duration, body: one, overallRate: 1_000, check: ok });
+  const paced = await runLoad({ url: registryUrl, connections: 4, durationSeconds: duration, body: one, overallRate: 1_000, check: ok });
   results.push(['(b) paced 1,000/s', paced, paced.requestsPerSecond]);
 
   const pad = (value: string, width: number) => value.padEnd(width);
