@@ -85,6 +85,18 @@ const schema = z.object({
   ARCHIVE_AFTER_SECONDS: int(7_776_000, 1, 315_360_000),
   /** Registry events kept this long. @default 7776000 */
   EVENT_RETENTION_SECONDS: int(7_776_000, 60, 315_360_000),
+  /** Run the HTTP health-probe poller in this process. @default true */
+  PROBES_ENABLED: bool(true),
+  /** How often the probe poller looks for due checks. @default 1000 */
+  PROBE_TICK_MS: int(1_000, 50, 60_000),
+  /** Most probes in flight at once in this process. @default 16 */
+  PROBE_CONCURRENCY: int(16, 1, 1_000),
+  /** Service health changes within FLAP_WINDOW_SECONDS above which a service is flapping. @default 5 */
+  FLAP_THRESHOLD: int(5, 1, 10_000),
+  /** Window over which health changes are counted for flap detection. @default 600 */
+  FLAP_WINDOW_SECONDS: int(600, 1, 86_400),
+  /** Health snapshots kept this many days. @default 30 */
+  SNAPSHOT_RETENTION_DAYS: int(30, 1, 3_650),
   /** Largest accepted request body. @default 2097152 */
   REQUEST_BODY_MAX_BYTES: int(2_097_152, 1024, 67_108_864),
 });

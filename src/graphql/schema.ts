@@ -12,6 +12,8 @@ import '../registry/health/impact.graphql.js';
 import '../registry/lifecycle/maintenance.graphql.js';
 import '../registry/discovery/discovery.graphql.js';
 import '../registry/events/event.graphql.js';
+import '../registry/history/history.graphql.js';
+import '../registry/probes/probe.graphql.js';
 import '../registry/manifests/manifest.graphql.js';
 import '../registry/networks/network.graphql.js';
 

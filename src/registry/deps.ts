@@ -38,6 +38,24 @@ export interface RegistrySettings {
     /** Registry events older than this are deleted. @default 7776000 (90 d) */
     eventRetentionSeconds: number;
   };
+  probes: {
+    /** Run the HTTP probe poller in this process. @default true */
+    enabled: boolean;
+    /** How often the poller claims due checks. @default 1000 */
+    tickMs: number;
+    /** Most probes in flight at once per process. @default 16 */
+    concurrency: number;
+  };
+  flapping: {
+    /** More service health changes than this within the window → flapping. @default 5 */
+    threshold: number;
+    /** @default 600 */
+    windowSeconds: number;
+  };
+  history: {
+    /** Health snapshots older than this are deleted. @default 30 */
+    snapshotRetentionDays: number;
+  };
 }
 
 /** What every use-case may touch. Passed explicitly; nothing reaches for globals. */
@@ -62,5 +80,8 @@ export function settingsFromEnv(env: Env): RegistrySettings {
       archiveAfterSeconds: env.ARCHIVE_AFTER_SECONDS,
       eventRetentionSeconds: env.EVENT_RETENTION_SECONDS,
     },
+    probes: { enabled: env.PROBES_ENABLED, tickMs: env.PROBE_TICK_MS, concurrency: env.PROBE_CONCURRENCY },
+    flapping: { threshold: env.FLAP_THRESHOLD, windowSeconds: env.FLAP_WINDOW_SECONDS },
+    history: { snapshotRetentionDays: env.SNAPSHOT_RETENTION_DAYS },
   };
 }

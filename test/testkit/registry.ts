@@ -26,6 +26,7 @@ export async function startTestRegistry(options: { label?: string; env?: Record<
     NODE_ENV: 'test',
     MONITOR_ENABLED: 'false',
     LIFECYCLE_JOBS_ENABLED: 'false',
+    PROBES_ENABLED: 'false',
     ...options.env,
   });
   const runtime = await startRuntime(env, { logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), captureQueries: true });

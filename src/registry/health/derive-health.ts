@@ -1,7 +1,9 @@
 /**
- * A service's health from its live instances:
- * - no live instances            → UNKNOWN
- * - every instance UP            → UP
+ * A service's health from its members: the live instances, plus its probe (health check) as
+ * one more member whenever the probe's damped status is not UNKNOWN (so a service with only
+ * a probe has the probe's status). Counting is done by the caller (recomputeServiceHealth):
+ * - no members                   → UNKNOWN
+ * - every member UP              → UP
  * - at least one UP or DEGRADED  → DEGRADED (serving, with losses)
  * - none serving, all UNKNOWN    → UNKNOWN
  * - none serving, any UNHEALTHY  → UNHEALTHY

@@ -6,7 +6,7 @@
  *
  * Lock order everywhere: service rows before instance rows (see lockServices).
  */
-import type { Prisma, RegistryEvent } from '../../generated/prisma/client.js';
+import type { HealthSnapshot, Prisma, RegistryEvent } from '../../generated/prisma/client.js';
 import type { HealthStatus, SnapshotSource, TransitionCause } from '../../generated/prisma/enums.js';
 import { deriveServiceHealth, type HealthCounts } from './derive-health.js';
 
@@ -63,21 +63,26 @@ async function allocateSnapshotVersions(tx: Tx, counts: Map<string, number>): Pr
   return new Map(rows.map((row) => [row.id, row.last - counts.get(row.id)! + 1]));
 }
 
-interface SnapshotRow {
+export interface SnapshotRow {
   serviceId: string;
   instanceId: string | null;
   status: HealthStatus;
   cause: TransitionCause;
   message?: string | null;
   latencyMs?: number | null;
+  statusCode?: number | null;
+  /** When the reading was taken. @default now() (database clock) */
+  checkedAt?: Date | null;
+  metadata?: Prisma.InputJsonValue;
 }
 
-async function writeSnapshots(tx: Tx, rows: SnapshotRow[], source: SnapshotSource): Promise<void> {
-  if (rows.length === 0) return;
+/** Writes snapshots with versions allocated from each service's snapshot_seq (two statements). */
+export async function writeSnapshots(tx: Tx, rows: SnapshotRow[], source: SnapshotSource): Promise<HealthSnapshot[]> {
+  if (rows.length === 0) return [];
   const counts = new Map<string, number>();
   for (const row of rows) counts.set(row.serviceId, (counts.get(row.serviceId) ?? 0) + 1);
   const next = await allocateSnapshotVersions(tx, counts);
-  await tx.healthSnapshot.createMany({
+  return tx.healthSnapshot.createManyAndReturn({
     data: rows.map((row) => {
       const version = next.get(row.serviceId)!;
       next.set(row.serviceId, version + 1);
@@ -88,6 +93,9 @@ async function writeSnapshots(tx: Tx, rows: SnapshotRow[], source: SnapshotSourc
         cause: row.cause,
         message: row.message ?? null,
         latencyMs: row.latencyMs ?? null,
+        statusCode: row.statusCode ?? null,
+        ...(row.checkedAt ? { checkedAt: row.checkedAt } : {}),
+        metadata: row.metadata ?? {},
         version,
         source,
       };
@@ -95,7 +103,7 @@ async function writeSnapshots(tx: Tx, rows: SnapshotRow[], source: SnapshotSourc
   });
 }
 
-async function writeEvents(tx: Tx, events: Prisma.RegistryEventCreateManyInput[]): Promise<RegistryEvent[]> {
+export async function writeEvents(tx: Tx, events: Prisma.RegistryEventCreateManyInput[]): Promise<RegistryEvent[]> {
   if (events.length === 0) return [];
   return tx.registryEvent.createManyAndReturn({ data: events });
 }
@@ -155,11 +163,33 @@ export async function applyInstanceHealthChanges(
   return events;
 }
 
-/** Re-derives service health from live instances; writes a snapshot and event per change. */
+export interface RecomputeOptions {
+  source: SnapshotSource;
+  actor?: string | null;
+  /**
+   * One more member per service for this derivation only (a manual reading of a service that
+   * has no health check row to keep it in).
+   */
+  extraMembers?: Map<string, HealthStatus>;
+  /**
+   * Service-level snapshots the caller already wrote in this transaction: when the derived
+   * health equals that status, no second snapshot saying the same is written.
+   */
+  recorded?: Map<string, HealthStatus>;
+}
+
+/**
+ * Re-derives service health; writes a snapshot and event per change.
+ *
+ * Members (see deriveServiceHealth): the live instances, plus the service's probe (its
+ * health_checks row) when that has a status other than UNKNOWN. The probe is one member
+ * like an instance: a service with only a probe has the probe's status; a probe DOWN beside
+ * UP instances makes the service DEGRADED.
+ */
 export async function recomputeServiceHealth(
   tx: Tx,
   causeByService: Map<string, TransitionCause>,
-  options: { source: SnapshotSource; actor?: string | null },
+  options: RecomputeOptions,
 ): Promise<RegistryEvent[]> {
   if (causeByService.size === 0) return [];
   const ids = [...causeByService.keys()];
@@ -168,13 +198,19 @@ export async function recomputeServiceHealth(
     FROM services s
     LEFT JOIN service_instances i ON i.service_id = s.id AND i.deregistered_at IS NULL
     WHERE s.id = ANY(${ids}::uuid[])
-    GROUP BY s.id, i.health`;
+    GROUP BY s.id, i.health
+    UNION ALL
+    SELECT c.service_id::text, c.status, 1
+    FROM health_checks c
+    WHERE c.service_id = ANY(${ids}::uuid[]) AND c.status <> 'UNKNOWN'`;
   const counts = new Map<string, HealthCounts>();
-  for (const row of rows) {
-    const entry = counts.get(row.service_id) ?? {};
-    if (row.health) entry[row.health] = row.count;
-    counts.set(row.service_id, entry);
-  }
+  const add = (serviceId: string, health: HealthStatus, n: number) => {
+    const entry = counts.get(serviceId) ?? {};
+    entry[health] = (entry[health] ?? 0) + n;
+    counts.set(serviceId, entry);
+  };
+  for (const row of rows) if (row.health) add(row.service_id, row.health, row.count);
+  for (const [serviceId, health] of options.extraMembers ?? []) if (health !== 'UNKNOWN') add(serviceId, health, 1);
   const targets = ids.map((id) => deriveServiceHealth(counts.get(id) ?? {}));
   const causes = ids.map((id) => causeByService.get(id)!);
   const changed = await tx.$queryRaw<ChangedService[]>`
@@ -188,7 +224,9 @@ export async function recomputeServiceHealth(
 
   await writeSnapshots(
     tx,
-    changed.map((row) => ({ serviceId: row.id, instanceId: null, status: row.health, cause: causeByService.get(row.id)! })),
+    changed
+      .filter((row) => options.recorded?.get(row.id) !== row.health)
+      .map((row) => ({ serviceId: row.id, instanceId: null, status: row.health, cause: causeByService.get(row.id)! })),
     options.source,
   );
   const events = await writeEvents(
@@ -263,4 +301,32 @@ async function propagateReachability(tx: Tx, changed: ChangedService[], actor: s
       details: {},
     })),
   );
+}
+
+/**
+ * Flap detection: counts each service's own health changes (HEALTH_CHANGED events of scope
+ * `service`) within the window. More than `threshold` → flapping; flap_count always holds the
+ * latest count, so it decays as old changes leave the window. Evaluated for `changed` services
+ * and for any of `serviceIds` whose count is still above zero; one statement.
+ */
+export async function updateFlapping(
+  tx: Tx,
+  serviceIds: string[],
+  changed: string[],
+  settings: { threshold: number; windowSeconds: number },
+): Promise<Array<{ id: string; flapping: boolean; flap_count: number }>> {
+  if (serviceIds.length === 0) return [];
+  return tx.$queryRaw`
+    UPDATE services s SET flapping = f.n > ${settings.threshold}::int, flap_count = f.n
+    FROM (
+      SELECT s2.id, (
+        SELECT count(*)::int FROM registry_events e
+        WHERE e.service_id = s2.id AND e.type = 'HEALTH_CHANGED' AND e.details->>'scope' = 'service'
+          AND e.at > now() - make_interval(secs => ${settings.windowSeconds}::int)
+      ) AS n
+      FROM services s2
+      WHERE s2.id = ANY(${serviceIds}::uuid[]) AND (s2.id = ANY(${changed}::uuid[]) OR s2.flap_count > 0)
+    ) f
+    WHERE s.id = f.id AND (s.flapping IS DISTINCT FROM (f.n > ${settings.threshold}::int) OR s.flap_count <> f.n)
+    RETURNING s.id::text AS id, s.flapping, s.flap_count`;
 }
