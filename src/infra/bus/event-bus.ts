@@ -32,6 +32,12 @@ export interface EventBus {
   subscribe<T extends BusTopic>(topic: T): AsyncIterable<BusEvents[T]>;
   /** Resolves when the transport is usable; rejects otherwise. */
   ping(): Promise<void>;
+  /**
+   * Called after the transport came back from an outage. Messages published meanwhile may be
+   * lost (Redis pub/sub delivers at most once): listeners flush caches and resync subscribers.
+   * Returns an unsubscribe function. The in-process bus never has outages.
+   */
+  onReconnect(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -46,6 +52,9 @@ export function createMemoryBus(): EventBus {
       return pubsub.subscribe(topic as never) as never;
     },
     async ping() {},
+    onReconnect() {
+      return () => {};
+    },
     async close() {},
   };
 }

@@ -59,6 +59,16 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   }
 
   const pubsub = new RedisPubSub({ publisher, subscriber });
+  const reconnectListeners = new Set<() => void>();
+  // ioredis re-subscribes by itself after a reconnect; what was published meanwhile is gone.
+  let lostSubscriber = false;
+  subscriber.on('close', () => (lostSubscriber = true));
+  subscriber.on('ready', () => {
+    if (!lostSubscriber) return;
+    lostSubscriber = false;
+    options.logger.warn('redis subscriber reconnected; messages published meanwhile may be lost');
+    for (const listener of reconnectListeners) listener();
+  });
   return {
     kind: 'redis',
     async publish<T extends BusTopic>(topic: T, payload: BusEvents[T]) {
@@ -71,7 +81,12 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
       if (subscriber.status !== 'ready') throw new Error(`subscriber connection is ${subscriber.status}`);
       await publisher.ping();
     },
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
+    },
     async close() {
+      reconnectListeners.clear();
       await pubsub.close().catch(() => {});
       publisher.disconnect();
       subscriber.disconnect();
