@@ -53,11 +53,12 @@ describe('background monitor', () => {
     expect(detectedAfter).toBeGreaterThanOrEqual(1);
     expect(detectedAfter).toBeLessThanOrEqual(1 + 0.22 + 0.05 + 0.1);
 
-    const service = await registry.client.data(`{ service(slug: "ttl-svc") { health previousHealth healthCause instances { health previousHealth healthCause expiresAt lastHeartbeatAt } } }`);
+    const service = await registry.client.data(`{ service(slug: "ttl-svc") { health previousHealth healthCause expiresAt instances { health previousHealth healthCause expiresAt lastHeartbeatAt } } }`);
     expect(service.service).toMatchObject({ health: 'UNHEALTHY', previousHealth: 'UP', healthCause: 'TTL_EXPIRED' });
     const [instance] = service.service.instances;
     expect(instance).toMatchObject({ health: 'UNHEALTHY', previousHealth: 'UP', healthCause: 'TTL_EXPIRED' });
     expect(new Date(instance.expiresAt).getTime() - new Date(instance.lastHeartbeatAt).getTime()).toBe(1000);
+    expect(service.service.expiresAt).toBe(instance.expiresAt);
 
     await until(async () => {
       const [row] = await registry.database.query<{ health: string }>("SELECT health FROM service_instances WHERE instance_id = 'only'");

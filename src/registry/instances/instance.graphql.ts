@@ -57,3 +57,16 @@ builder.prismaObjectField('Service', 'instances', (t) =>
     }),
   }),
 );
+
+builder.prismaObjectField('Service', 'expiresAt', (t) =>
+  t.field({
+    type: 'DateTime',
+    nullable: true,
+    description: 'When the last of its live instances expires without a heartbeat (last heartbeat + TTL); null without instances.',
+    select: { instances: { where: { deregisteredAt: null }, select: { expiresAt: true } } },
+    resolve: (service) => {
+      const times = service.instances.map((instance) => instance.expiresAt?.getTime() ?? 0).filter((time) => time > 0);
+      return times.length ? new Date(Math.max(...times)) : null;
+    },
+  }),
+);
