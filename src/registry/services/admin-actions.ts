@@ -1,5 +1,5 @@
 /** Operator actions on registered services: deregistration, status override, maintenance. */
-import type { Service, ServiceInstance } from '../../generated/prisma/client.js';
+import type { Prisma, Service, ServiceInstance } from '../../generated/prisma/client.js';
 import type { ServiceStatus } from '../../generated/prisma/enums.js';
 import type { RegistryDeps } from '../deps.js';
 import { HierarchyError, InputError, NotAllowedError, NotFoundError } from '../errors.js';
@@ -14,7 +14,7 @@ function checkReason(reason: string | null | undefined): string | null {
   return reason?.trim() || null;
 }
 
-async function lockedService(tx: Parameters<Parameters<RegistryDeps['db']['client']['$transaction']>[0]>[0], slug: string): Promise<Service> {
+async function lockedService(tx: Prisma.TransactionClient, slug: string): Promise<Service> {
   const service = await tx.service.findUnique({ where: { slug } });
   if (!service) throw new NotFoundError('service', slug);
   await lockServices(tx, [service.id]);
