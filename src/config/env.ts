@@ -53,6 +53,12 @@ const schema = z.object({
   REDIS_CHANNEL_PREFIX: z.string().min(1).default('registry:'),
   /** How long start-up waits for Redis before exiting. @default 5000 */
   REDIS_CONNECT_TIMEOUT_MS: int(5_000, 100, 120_000),
+  /** Base of the Redis connection names (`<name>-pub-<pid>`, `<name>-sub-<pid>`) shown by CLIENT LIST. @default registry */
+  REDIS_CLIENT_NAME: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'expected 1 to 64 letters, digits or . _ : -' }).default('registry'),
+  /** How long a cached service, isKnown answer or active manifest is trusted without hearing from the bus. @default 30000 */
+  CACHE_TTL_MS: int(30_000, 100, 3_600_000),
+  /** Log the cache counters this often (one `[service-registry] cache hit/miss` line); 0 = never. @default 60000 */
+  CACHE_STATS_LOG_MS: int(60_000, 0, 86_400_000),
   /** Apply pending migrations at start-up. @default true */
   MIGRATE_ON_START: bool(true),
   /** @default info */

@@ -16,6 +16,9 @@ import '../registry/history/history.graphql.js';
 import '../registry/probes/probe.graphql.js';
 import '../registry/manifests/manifest.graphql.js';
 import '../registry/networks/network.graphql.js';
+import '../registry/subscriptions/subscription.graphql.js';
+import '../registry/subscriptions/registry-events.graphql.js';
+import '../registry/cache/cache.graphql.js';
 
 export const schema = builder.toSchema();
 

@@ -16,12 +16,35 @@ export interface RegistryEventMessage {
   actor: string | null;
   revision: number | null;
   at: string;
+  /** Added for subscriptions; optional so that messages from older replicas still parse. */
+  serviceId?: string | null;
+  instanceId?: string | null;
+  details?: unknown;
+}
+
+/** One instance's heartbeats within a flush window (or one heartbeat that changed state). */
+export interface HeartbeatMessage {
+  slug: string;
+  instanceId: string;
+  kind: string;
+  parentSlug: string | null;
+  /** The reported health. */
+  health: string;
+  serviceStatus: string;
+  /** The latest heartbeat's receipt time (ISO). */
+  at: string;
+  /** Heartbeats of this instance this message stands for. */
+  beats: number;
+  /** The heartbeat registered or changed something (published at once, not at flush). */
+  transitioned: boolean;
 }
 
 export interface BusEvents {
   'registry.event': RegistryEventMessage;
   /** A service's stored state changed: replicas evict what they cached for it. */
   'service.changed': { slug: string };
+  /** Accepted heartbeats, coalesced per instance per flush window (see HeartbeatFeed). */
+  'heartbeat.batch': { beats: HeartbeatMessage[] };
 }
 
 export type BusTopic = keyof BusEvents;

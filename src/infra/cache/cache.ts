@@ -22,6 +22,8 @@ export interface CacheStats {
   expirations: number;
   /** Keys dropped on request (invalidate / clear). */
   invalidations: number;
+  /** Times the whole cache was emptied because it could no longer be trusted (flush). */
+  flushes: number;
   size: number;
 }
 
@@ -33,13 +35,23 @@ export interface Cache<K extends {}, V extends {}> {
    * invalidation is returned but not kept: it may have read what the invalidation replaced.
    */
   getOrLoad(key: K, load: (key: K) => Promise<V>): Promise<V>;
+  /**
+   * getOrLoad for several keys with one load of the missing ones (which must return a value for
+   * each key it is given). Same rule: results that an invalidation overtook are not kept.
+   */
+  getOrLoadMany(keys: readonly K[], load: (missing: K[]) => Promise<Map<K, V>>): Promise<Map<K, V>>;
   invalidate(key: K): void;
   clear(): void;
+  /**
+   * Empties the cache because its entries can no longer be trusted (invalidations may have
+   * been missed). Counted once as a flush, not per key.
+   */
+  flush(): void;
   stats(): CacheStats;
 }
 
 export function createCache<K extends {}, V extends {}>(options: CacheOptions = {}): Cache<K, V> {
-  const counters = { hits: 0, misses: 0, evictions: 0, expirations: 0, invalidations: 0 };
+  const counters = { hits: 0, misses: 0, evictions: 0, expirations: 0, invalidations: 0, flushes: 0 };
   // Bumped by every invalidation: a load that saw it change must not store its result.
   let generation = 0;
   const lru = new LRUCache<K, V>({
@@ -73,6 +85,25 @@ export function createCache<K extends {}, V extends {}>(options: CacheOptions = 
       if (generation === started) lru.set(key, value);
       return value;
     },
+    async getOrLoadMany(keys, load) {
+      const found = new Map<K, V>();
+      const missing: K[] = [];
+      for (const key of new Set(keys)) {
+        const cached = get(key);
+        if (cached === undefined) missing.push(key);
+        else found.set(key, cached);
+      }
+      if (missing.length === 0) return found;
+      const started = generation;
+      const loaded = await load(missing);
+      for (const key of missing) {
+        const value = loaded.get(key);
+        if (value === undefined) continue;
+        found.set(key, value);
+        if (generation === started) lru.set(key, value);
+      }
+      return found;
+    },
     invalidate(key) {
       generation++;
       counters.invalidations++;
@@ -81,6 +112,11 @@ export function createCache<K extends {}, V extends {}>(options: CacheOptions = 
     clear() {
       generation++;
       counters.invalidations += lru.size;
+      lru.clear();
+    },
+    flush() {
+      generation++;
+      counters.flushes++;
       lru.clear();
     },
     stats: () => ({ ...counters, size: lru.size }),

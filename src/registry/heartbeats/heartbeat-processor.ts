@@ -15,6 +15,7 @@ import { applyInstanceHealthChanges, lockServices } from '../health/health-trans
 import { registerInTransaction } from '../services/register-service.js';
 import { parseRegisterServiceInput } from '../services/service-input.js';
 import { changeServiceStatus } from '../services/status-transition.js';
+import { HeartbeatFeed } from '../subscriptions/heartbeat-feed.js';
 import { HeartbeatBuffer, type FlushedRow } from './heartbeat-buffer.js';
 import { parseHeartbeat, type HeartbeatInput } from './heartbeat-input.js';
 
@@ -36,6 +37,9 @@ interface KnownInstance {
   serviceStatus: ServiceStatus;
   instanceRowId: string;
   health: HealthStatus;
+  /** For heartbeat subscribers' filters; read with the rest, never on its own. */
+  kind: string;
+  parentSlug: string | null;
 }
 
 const key = (slug: string, instanceId: string) => `${slug}\u0000${instanceId}`;
@@ -46,9 +50,12 @@ export class HeartbeatProcessor {
   private readonly known = new Map<string, KnownInstance>();
   private readonly buffer: HeartbeatBuffer;
   private readonly invalidation: AsyncIterator<{ slug: string }>;
+  /** Heartbeat events for subscribers: coalesced per window, transitions at once (see HeartbeatFeed). */
+  private readonly feed: HeartbeatFeed;
 
   constructor(private readonly deps: RegistryDeps) {
     this.buffer = new HeartbeatBuffer(deps.db, deps.logger, deps.settings.heartbeat.flushIntervalMs, (rows) => this.settleStale(rows));
+    this.feed = new HeartbeatFeed(deps.bus, deps.logger, deps.settings.heartbeat.flushIntervalMs);
     this.invalidation = deps.bus.subscribe('service.changed')[Symbol.asyncIterator]();
     void this.evictOnChange();
   }
@@ -101,6 +108,7 @@ export class HeartbeatProcessor {
       const state = this.known.get(key(item.slug, item.instanceId));
       if (state && state.serviceStatus === 'ACTIVE' && state.health === reported) {
         this.buffer.add({ instanceRowId: state.instanceRowId, serviceId: state.serviceId, receivedAt, reported, slug: item.slug, instanceId: item.instanceId });
+        this.feed.steady({ slug: item.slug, instanceId: item.instanceId, kind: state.kind, parentSlug: state.parentSlug, health: reported, serviceStatus: 'ACTIVE', at: this.deps.clock.now().toISOString() });
         outcomes.push({ ok: true, ack: { slug: item.slug, instanceId: item.instanceId, serviceStatus: 'ACTIVE', health: reported, registered: false, transitioned: false } });
         continue;
       }
@@ -118,14 +126,22 @@ export class HeartbeatProcessor {
     const missing = items.filter((item) => !this.known.has(key(item.slug, item.instanceId)));
     if (missing.length === 0) return;
     const rows = await this.deps.db.client.$queryRaw<
-      { slug: string; instance_id: string; service_id: string; status: ServiceStatus; row_id: string; health: HealthStatus }[]
+      { slug: string; instance_id: string; service_id: string; status: ServiceStatus; row_id: string; health: HealthStatus; kind: string; parent_slug: string | null }[]
     >`
-      SELECT s.slug, i.instance_id, s.id::text AS service_id, s.status, i.id::text AS row_id, i.health
+      SELECT s.slug, i.instance_id, s.id::text AS service_id, s.status, i.id::text AS row_id, i.health, s.kind::text AS kind, p.slug AS parent_slug
       FROM unnest(${missing.map((m) => m.slug)}::text[], ${missing.map((m) => m.instanceId)}::text[]) AS k(slug, instance_id)
       JOIN services s ON s.slug = k.slug
-      JOIN service_instances i ON i.service_id = s.id AND i.instance_id = k.instance_id AND i.deregistered_at IS NULL`;
+      JOIN service_instances i ON i.service_id = s.id AND i.instance_id = k.instance_id AND i.deregistered_at IS NULL
+      LEFT JOIN services p ON p.id = s.parent_id`;
     for (const row of rows) {
-      this.known.set(key(row.slug, row.instance_id), { serviceId: row.service_id, serviceStatus: row.status, instanceRowId: row.row_id, health: row.health });
+      this.known.set(key(row.slug, row.instance_id), {
+        serviceId: row.service_id,
+        serviceStatus: row.status,
+        instanceRowId: row.row_id,
+        health: row.health,
+        kind: row.kind,
+        parentSlug: row.parent_slug,
+      });
     }
   }
 
@@ -135,6 +151,9 @@ export class HeartbeatProcessor {
       try {
         const { ack, events, state } = await this.deps.db.client.$transaction((tx) => this.settleInTransaction(tx, item, actor));
         this.known.set(key(item.slug, item.instanceId), state);
+        const beat = { slug: item.slug, instanceId: item.instanceId, kind: state.kind, parentSlug: state.parentSlug, health: ack.health, serviceStatus: ack.serviceStatus, at: this.deps.clock.now().toISOString() };
+        if (ack.registered || ack.transitioned) this.feed.transition(beat);
+        else this.feed.steady(beat);
         await publishEvents(this.deps.bus, events).catch((error) => this.deps.logger.warn({ err: error }, 'event publish failed'));
         return { ok: true, ack };
       } catch (error) {
@@ -164,7 +183,12 @@ export class HeartbeatProcessor {
       registered = true;
     }
     await lockServices(tx, [service.id]);
-    const current = await tx.service.findUniqueOrThrow({ where: { id: service.id }, select: { status: true } });
+    // One read for the status and what heartbeat subscribers filter on.
+    const [current] = await tx.$queryRaw<{ status: ServiceStatus; kind: string; parent_slug: string | null }[]>`
+      SELECT s.status, s.kind::text AS kind, p.slug AS parent_slug
+      FROM services s LEFT JOIN services p ON p.id = s.parent_id
+      WHERE s.id = ${service.id}::uuid`;
+    if (!current) throw new ConflictError(`service ${item.slug} was removed while its heartbeat was processed`);
     if (current.status === 'REVOKED') throw revoked(item.slug);
 
     // The instance: revived or created when the heartbeat is its first sign of life.
@@ -209,7 +233,8 @@ export class HeartbeatProcessor {
       registered,
       transitioned: events.length > 0,
     };
-    return { ack, events, state: { serviceId: service.id, serviceStatus: 'ACTIVE' as const, instanceRowId: instance!.id, health: reported } };
+    const state: KnownInstance = { serviceId: service.id, serviceStatus: 'ACTIVE', instanceRowId: instance!.id, health: reported, kind: current.kind, parentSlug: current.parent_slug };
+    return { ack, events, state };
   }
 
   /** Buffered beats whose instance changed meanwhile (another replica's monitor, a deregistration). */
@@ -224,14 +249,16 @@ export class HeartbeatProcessor {
     }
   }
 
-  /** Writes buffered beats now (tests, shutdown). */
-  flush(): Promise<void> {
-    return this.buffer.flush();
+  /** Writes buffered beats now, and publishes the held heartbeat events (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.buffer.flush();
+    await this.feed.flush();
   }
 
   async close(): Promise<void> {
     await this.invalidation.return?.();
     await this.buffer.flush();
+    await this.feed.flush();
   }
 }
 

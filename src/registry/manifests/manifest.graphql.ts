@@ -1,7 +1,12 @@
 /** Manifests in the graph: versions per service, imports, modules, diffs, import and rollback. */
+import { createContextCache } from '@pothos/core';
+import DataLoader from 'dataloader';
+import type { ServiceManifest } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 import { writeErrors } from '../../graphql/errors.js';
 import { byUuid } from '../../graphql/node-ids.js';
+import { activeManifestsBySlug } from '../cache/cached-reads.js';
 import { InputError, NotFoundError } from '../errors.js';
 import type { FieldChange } from './canonical-json.js';
 import { importManifest } from './import-manifest.js';
@@ -208,15 +213,21 @@ builder.mutationFields((t) => ({
   }),
 }));
 
+// Through the registry cache: one statement for the slugs it misses, none when warm.
+const activeManifestLoader = createContextCache(
+  (ctx: GraphQLContext) =>
+    new DataLoader<string, ServiceManifest | null>(async (slugs) => {
+      const bySlug = await activeManifestsBySlug(ctx.deps, slugs);
+      return slugs.map((slug) => bySlug.get(slug)?.[0] ?? null);
+    }),
+);
+
 builder.prismaObjectField('Service', 'manifest', (t) =>
   t.field({
     type: ServiceManifestRef,
     nullable: true,
     description: 'The active manifest version, when a module manages this service.',
-    select: (_args, _ctx, nestedSelection) => ({
-      manifests: nestedSelection({ where: { supersededAt: null }, orderBy: { importedAt: 'desc' }, take: 1 }),
-    }),
-    resolve: (service) => service.manifests[0] ?? null,
+    resolve: (service, _args, ctx) => activeManifestLoader(ctx).load(service.slug),
   }),
 );
 

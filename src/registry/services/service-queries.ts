@@ -128,10 +128,6 @@ export function countServices(deps: RegistryDeps, where: Prisma.ServiceWhereInpu
   return deps.db.client.service.count({ where });
 }
 
-export function findServiceBySlug<Q extends Omit<Prisma.ServiceFindUniqueArgs, 'where'>>(deps: RegistryDeps, slug: string, query: Q) {
-  return deps.db.client.service.findUnique({ ...query, where: { slug } });
-}
-
 // --- Ordering and keyset pagination -------------------------------------------------------
 
 export const SERVICE_ORDER_FIELDS = ['SLUG', 'NAME', 'REGISTERED_AT', 'LAST_HEARTBEAT_AT', 'HEALTH_SINCE'] as const;

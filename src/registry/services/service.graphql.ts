@@ -3,12 +3,12 @@ import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../graphql/builder.js';
 import type { Service } from '../../generated/prisma/client.js';
 import { byUuid } from '../../graphql/node-ids.js';
+import { findServiceForQuery } from '../cache/cached-reads.js';
 import { HealthStatusEnum, ServiceKindEnum, ServiceSourceEnum, ServiceStatusEnum, TransitionCauseEnum } from './service-enums.graphql.js';
 import {
   countServices,
   DEFAULT_SERVICE_ORDER,
   encodeServiceCursor,
-  findServiceBySlug,
   pageServices,
   resolveServiceWhere,
   SERVICE_ORDER_FIELDS,
@@ -94,7 +94,7 @@ builder.queryFields((t) => ({
     type: 'Service',
     nullable: true,
     args: { slug: t.arg.string({ required: true }) },
-    resolve: (query, _root, args, ctx) => findServiceBySlug(ctx.deps, args.slug, query),
+    resolve: (query, _root, args, ctx, info) => findServiceForQuery(ctx.deps, args.slug, query, info),
   }),
   services: t.connection(
     {
