@@ -82,29 +82,31 @@ export async function updateServiceStatus(deps: RegistryDeps, slug: string, stat
 /** In maintenance a service stays registered and recorded, but is left out of healthy discovery. */
 export async function setMaintenance(deps: RegistryDeps, slug: string, enabled: boolean, reason: string | null | undefined, actor: string | null): Promise<Service> {
   const why = checkReason(reason);
-  const { service, events } = await deps.db.client.$transaction(async (tx) => {
-    const current = await lockedService(tx, slug);
-    if (current.inMaintenance === enabled && (!enabled || current.maintenanceReason === why)) return { service: current, events: [] };
-    const [row] = await tx.$queryRaw<{ revision: number }[]>`
-      UPDATE services
+  // One statement (lock, update, audit row) instead of an interactive transaction: it is the
+  // cheapest write an operator makes, and bench:fanout drives it hard.
+  const [outcome] = await deps.db.client.$queryRaw<{ found: boolean; event_id: bigint | null }[]>`
+    WITH current AS (
+      SELECT id, in_maintenance, maintenance_reason FROM services WHERE slug = ${slug} FOR UPDATE
+    ), changed AS (
+      UPDATE services s
       SET in_maintenance = ${enabled}, maintenance_reason = ${enabled ? why : null},
-          maintenance_since = CASE WHEN ${enabled} THEN coalesce(CASE WHEN in_maintenance THEN maintenance_since END, now()) END,
-          revision = revision + 1, updated_at = now()
-      WHERE id = ${current.id}::uuid
-      RETURNING revision`;
-    const event = await recordEvent(tx, {
-      type: 'MAINTENANCE_CHANGED',
-      serviceId: current.id,
-      serviceSlug: slug,
-      fromValue: String(current.inMaintenance),
-      toValue: String(enabled),
-      cause: 'ADMIN_OVERRIDE',
-      actor,
-      revision: row!.revision,
-      details: { reason: why },
-    });
-    return { service: await tx.service.findUniqueOrThrow({ where: { id: current.id } }), events: [event] };
-  });
-  await publishAfter(deps, events);
+          maintenance_since = CASE WHEN ${enabled} THEN coalesce(CASE WHEN c.in_maintenance THEN s.maintenance_since END, now()) END,
+          revision = s.revision + 1, updated_at = now()
+      FROM current c
+      WHERE s.id = c.id AND (c.in_maintenance <> ${enabled} OR (${enabled} AND c.maintenance_reason IS DISTINCT FROM ${why}))
+      RETURNING s.id, s.revision, c.in_maintenance AS was
+    ), event AS (
+      INSERT INTO registry_events (type, service_id, service_slug, from_value, to_value, cause, actor, revision, details)
+      SELECT 'MAINTENANCE_CHANGED', id, ${slug}, was::text, ${String(enabled)}, 'ADMIN_OVERRIDE', ${actor}, revision, jsonb_build_object('reason', ${why}::text)
+      FROM changed
+      RETURNING id
+    )
+    SELECT EXISTS (SELECT 1 FROM current) AS found, (SELECT id FROM event) AS event_id`;
+  if (!outcome?.found) throw new NotFoundError('service', slug);
+  const [service, event] = await Promise.all([
+    deps.db.client.service.findUniqueOrThrow({ where: { slug } }),
+    outcome.event_id === null ? null : deps.db.client.registryEvent.findUnique({ where: { id: outcome.event_id } }),
+  ]);
+  if (event) await publishAfter(deps, [event]);
   return service;
 }
