@@ -8,13 +8,12 @@
  * deliveries were lost or duplicated against the events the database recorded.
  * Flags: --subscribers 100,1000  --rate 200  --duration 5
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { freePort, spawnReady, type Spawned } from './bench/load.js';
+import { createBenchDatabase, freePort, spawnReady, type Spawned } from './bench/load.js';
 
 const { values } = parseArgs({
   options: { subscribers: { type: 'string', default: '100,1000' }, rate: { type: 'string', default: '200' }, duration: { type: 'string', default: '5' } },
@@ -22,16 +21,13 @@ const { values } = parseArgs({
 const subscriberCounts = values.subscribers.split(',').map(Number);
 const rate = Number(values.rate);
 const duration = Number(values.duration);
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const POOL = 50;
 
-const dbName = `bench_fanout_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE "${dbName}"`);
-const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+const benchDb = await createBenchDatabase('fanout');
+const dbName = benchDb.name;
+const databaseUrl = benchDb.url;
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   NODE_ENV: 'production',
@@ -147,6 +143,5 @@ try {
 } finally {
   for (const client of clients) await client.dispose();
   for (const replica of replicas) await replica.stop();
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end();
+  await benchDb.drop();
 }

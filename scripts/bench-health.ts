@@ -9,26 +9,22 @@
  *   (b) service(slug) { healthSummary(window: "24h") { … } }   (a random service each time)
  * beside baselines without the health fields. Prints p50/p99 and whether p99 < 20 ms holds. Flags: --requests <n> (default 500).
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freePort, spawnReady } from './bench/load.js';
+import { createBenchDatabase, freePort, spawnReady } from './bench/load.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '500' } } });
 const REQUESTS = Number(values.requests);
 const SERVICES = 1_000;
 const PER_SERVICE = 1_000;
 const GOAL_P99_MS = 20;
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const root = path.resolve(import.meta.dirname, '..', '..');
 
-const dbName = `bench_health_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE "${dbName}"`);
-const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+const benchDb = await createBenchDatabase('health');
+const dbName = benchDb.name;
+const databaseUrl = benchDb.url;
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   NODE_ENV: 'production',
@@ -121,6 +117,5 @@ try {
 } finally {
   await db.end();
   await server.stop();
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end();
+  await benchDb.drop();
 }

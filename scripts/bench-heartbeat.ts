@@ -7,24 +7,19 @@
  * each at a fixed concurrency, then (b) paced at 1,000 heartbeats/s. Prints a table.
  * Flags: --duration <s> (default 10), --connections <n> (default 32).
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { freePort, runLoad, spawnListening, spawnReady, type LoadResult } from './bench/load.js';
+import { createBenchDatabase, freePort, runLoad, spawnListening, spawnReady, type LoadResult } from './bench/load.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } } });
 const duration = Number(values.duration);
 const connections = Number(values.connections);
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const SERVICES = 1_000;
 
-const dbName = `bench_heartbeat_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE "${dbName}"`);
-const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+const benchDb = await createBenchDatabase('heartbeat');
+const dbName = benchDb.name;
+const databaseUrl = benchDb.url;
 const baseEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn' };
 delete baseEnv.REDIS_URL;
 
@@ -98,6 +93,5 @@ try {
 } finally {
   await registry.stop();
   await hello.stop();
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end();
+  await benchDb.drop();
 }

@@ -14,6 +14,7 @@ import { createGraphQLClient, type GraphQLClient } from './testkit/graphql.js';
 import { manifestOf } from './testkit/manifests.js';
 import { killRedisClients } from './testkit/redis-admin.js';
 import { startTestRegistry, type TestRegistry } from './testkit/registry.js';
+import { until } from './testkit/wait.js';
 
 const tag = randomBytes(4).toString('hex');
 const prefix = `test-cache-${tag}:`;
@@ -42,13 +43,6 @@ async function statsOf(client: GraphQLClient, name: string) {
   return cacheStats.caches.find((cache: { name: string }) => cache.name === name);
 }
 
-async function until(check: () => Promise<boolean> | boolean, withinMs: number, what: string) {
-  const deadline = Date.now() + withinMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 const register = (client: GraphQLClient, slug: string, name: string) =>
   client.data(`mutation($slug: String!, $name: String!) { registerService(input: { slug: $slug, name: $name }) { __typename } }`, { slug, name });

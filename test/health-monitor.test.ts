@@ -5,19 +5,11 @@ import { createLogger } from '../src/infra/logger/logger.js';
 import { sweepHealth } from '../src/registry/health/health-monitor.js';
 import { startRuntime, type Runtime } from '../src/runtime.js';
 import { startTestRegistry, type TestRegistry } from './testkit/registry.js';
+import { until } from './testkit/wait.js';
 
 const BEAT = `mutation($input: HeartbeatInput!) { heartbeat(input: $input) { __typename ... on HeartbeatAck { health } ... on RegistryError { code message } } }`;
 const REGISTER = `mutation($input: RegisterServiceInput!) { registerService(input: $input) { __typename ... on RegistryError { message } } }`;
 
-async function until<T>(probe: () => Promise<T | null | undefined | false>, withinMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function instanceEvents(registry: TestRegistry, slug: string) {
   return registry.database.query<{ from_value: string; to_value: string; cause: string; instance_id: string | null }>(

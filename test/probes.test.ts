@@ -8,6 +8,7 @@ import { runProbeTick } from '../src/registry/probes/probe-poller.js';
 import { upsertHealthCheck, type HealthCheckSpec } from '../src/registry/probes/health-check-store.js';
 import { startRuntime, type Runtime } from '../src/runtime.js';
 import { startTestRegistry, type TestRegistry } from './testkit/registry.js';
+import { until } from './testkit/wait.js';
 
 /** A target whose answer per path can be switched: a status, or no answer at all. */
 interface Target {
@@ -42,15 +43,6 @@ async function startTarget(): Promise<Target> {
   };
 }
 
-async function until<T>(probe: () => Promise<T | null | undefined | false>, withinMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 const RECORD = `mutation($input: RecordHealthSnapshotInput!) { recordHealthSnapshot(input: $input) {
   __typename

@@ -1,8 +1,10 @@
 /** Small helpers shared by the benchmark scripts: spawned servers and autocannon runs. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import pg from 'pg';
 
 export interface Spawned {
   child: ChildProcess;
@@ -122,5 +124,28 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     errors: result.errors + failedChecks,
     non2xx: result.non2xx,
     total: result.requests.total,
+  };
+}
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database for one benchmark run on BENCH_DATABASE_URL's server (default: local). */
+export async function createBenchDatabase(label: string): Promise<BenchDatabase> {
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  const name = `bench_${label}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  return {
+    name,
+    url: Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString(),
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    },
   };
 }
