@@ -8,6 +8,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError, useErrorHandler, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLContext } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
+import { isDatabaseBusy } from './infra/db/errors.js';
 import type { Logger } from './infra/logger/logger.js';
 import type { RegistryDeps } from './registry/deps.js';
 import { RegistryError } from './registry/errors.js';
@@ -70,6 +71,14 @@ export function createApp(deps: RegistryDeps, options: AppOptions = {}): Registr
             nodes: located.nodes,
             path: located.path,
             extensions: { code: registryError.code },
+          });
+        }
+        if (isDatabaseBusy(error)) {
+          const located = error as Partial<GraphQLError>;
+          return new GraphQLError('The registry is overloaded or cannot reach its database; retry shortly.', {
+            nodes: located.nodes,
+            path: located.path,
+            extensions: { code: 'UNAVAILABLE' },
           });
         }
         return defaultMaskError(error, message, isDev);

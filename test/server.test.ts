@@ -81,6 +81,30 @@ describe('shutdown', () => {
   });
 });
 
+describe('when the database is saturated', () => {
+  it('tells clients to retry (UNAVAILABLE) instead of masking the timeout as an internal error', async () => {
+    const tight = await startTestRegistry({ label: 'saturated', env: { DATABASE_POOL_MAX: '1' } });
+    const blocker = new pg.Client({ connectionString: tight.database.url });
+    try {
+      for (const slug of ['held', 'other']) await tight.client.data(`mutation { registerService(input: { slug: "${slug}", name: "x" }) { __typename } }`);
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query("SELECT * FROM services WHERE slug = 'held' FOR UPDATE");
+      // The first override waits on the row lock while holding the pool's only connection.
+      const stuck = tight.client.request(`mutation { updateServiceStatus(slug: "held", status: ACTIVE) { __typename } }`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const starved = await tight.client.request(`mutation { updateServiceStatus(slug: "other", status: ACTIVE) { __typename } }`);
+      expect(starved.errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
+      expect(starved.errors?.[0]?.message).toMatch(/retry/);
+      await blocker.query('COMMIT');
+      expect((await stuck).data?.updateServiceStatus).toEqual({ __typename: 'Service' });
+    } finally {
+      await blocker.end().catch(() => {});
+      await tight.close();
+    }
+  });
+});
+
 describe('when the database goes away', () => {
   it('reports not ready and masks the failure from clients', async () => {
     const doomed = await startTestRegistry({ label: 'doomed' });

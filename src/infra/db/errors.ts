@@ -25,3 +25,19 @@ export async function withDatabaseErrors<T>(context: { resource: string; key: st
     throw mapDatabaseError(error, context);
   }
 }
+
+/**
+ * The database could not be reached in time (pool exhausted, transaction could not start, connect
+ * timeout): not the client's fault and not a bug, so clients are told to retry rather than
+ * shown a masked internal error.
+ */
+export function isDatabaseBusy(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 6; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (code === 'P2028' || code === 'P2024' || code === 'P1001' || code === 'P1008') return true;
+    const message = String((current as { message?: unknown }).message ?? '');
+    if (/timeout exceeded when trying to connect|Unable to start a transaction in the given time/i.test(message)) return true;
+    current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
