@@ -91,12 +91,16 @@ export function createRegistryServer(options: ServerOptions): RegistryServer {
     res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?')[0];
     const quiet = path === '/healthz' || path === '/readyz';
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { req: { method: req.method, url: req.url, headers: req.headers }, status: res.statusCode, ms: Math.round(ms * 100) / 100 };
-      if (quiet) log.debug(line, 'request');
-      else log.info(line, 'request');
-    });
+    // The request line is only built when its level is on: at LOG_LEVEL=warn, heartbeat-rate
+    // traffic should not pay for a listener per request.
+    if (log.isLevelEnabled(quiet ? 'debug' : 'info')) {
+      res.on('finish', () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const line = { req: { method: req.method, url: req.url, headers: req.headers }, status: res.statusCode, ms: Math.round(ms * 100) / 100 };
+        if (quiet) log.debug(line, 'request');
+        else log.info(line, 'request');
+      });
+    }
 
     if (path === '/healthz') return sendJson(res, 200, { status: 'alive' });
     if (path === '/readyz') {
