@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { subscriptionHubs } from '../src/registry/subscriptions/hubs.js';
 import { startTestRegistry } from './testkit/registry.js';
-import { listening, sleep, sseSubscribe, wsClient } from './testkit/subscriptions.js';
+import { floodEvents, listening, sleep, sseSubscribe, wsClient } from './testkit/subscriptions.js';
 
 const DOC = `subscription { registryEvents(types: [NETWORK_CHANGED]) { sequence details } }`;
 
@@ -26,22 +26,7 @@ describe('a slow SSE subscriber', () => {
       await listening(registry, 'events', baseline + 2);
 
       const total = 6_000;
-      const padding = 'x'.repeat(4_000);
-      for (let i = 1; i <= total; i++) {
-        await registry.runtime.deps.bus.publish('registry.event', {
-          id: String(20_000_000 + i),
-          type: 'NETWORK_CHANGED',
-          serviceSlug: null,
-          fromValue: null,
-          toValue: null,
-          cause: null,
-          actor: null,
-          revision: null,
-          at: new Date().toISOString(),
-          details: { padding },
-        });
-        if (i % 500 === 0) await sleep(5);
-      }
+      await floodEvents(registry, total, 20_000_000);
       const items = await fast.waitFor(total, 30_000);
       expect(items.map((item: any) => Number(item.sequence) - 20_000_000)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
       // The slow stream's subscription was dropped server-side while its reader slept.

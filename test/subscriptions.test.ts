@@ -4,7 +4,7 @@ import { subscriptionHubs } from '../src/registry/subscriptions/hubs.js';
 import { SLOW_SUBSCRIBER_CLOSE_CODE } from '../src/graphql/ws.js';
 import { IMPORT, manifestOf } from './testkit/manifests.js';
 import { startTestRegistry, type TestRegistry } from './testkit/registry.js';
-import { lastSequence, listening, sleep, sseSubscribe, wsClient, type WsHandle } from './testkit/subscriptions.js';
+import { lastSequence, listening, sleep, sseSubscribe, wsClient, type WsHandle, floodEvents } from './testkit/subscriptions.js';
 
 let registry: TestRegistry;
 let ws: WsHandle;
@@ -205,22 +205,7 @@ describe('slow subscribers', () => {
     (socket as unknown as { _socket: import('node:net').Socket })._socket.pause();
 
     const total = 6_000;
-    const padding = 'x'.repeat(4_000);
-    for (let i = 1; i <= total; i++) {
-      await registry.runtime.deps.bus.publish('registry.event', {
-        id: String(10_000_000 + i),
-        type: 'NETWORK_CHANGED',
-        serviceSlug: null,
-        fromValue: null,
-        toValue: null,
-        cause: null,
-        actor: null,
-        revision: null,
-        at: new Date().toISOString(),
-        details: { padding },
-      });
-      if (i % 500 === 0) await sleep(5);
-    }
+    await floodEvents(registry, total, 10_000_000);
     await fastItems.waitFor(total, 20_000);
     // The slow subscription was dropped server-side (its queue freed) while its client slept.
     expect(subscriptionHubs(registry.runtime.deps).events.size).toBe(baseline + 1);

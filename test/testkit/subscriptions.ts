@@ -115,3 +115,27 @@ export async function lastSequence(registry: TestRegistry): Promise<string> {
   const [row] = await registry.database.query<{ id: string }>('SELECT coalesce(max(id), 0)::text AS id FROM registry_events');
   return row!.id;
 }
+
+/**
+ * Publishes `total` padded NETWORK_CHANGED events straight onto the bus (sequences from
+ * `firstId + 1`), pausing briefly every 500 so sockets get to drain: a flood for
+ * backpressure tests that no database write could produce as fast.
+ */
+export async function floodEvents(registry: TestRegistry, total: number, firstId: number): Promise<void> {
+  const padding = 'x'.repeat(4_000);
+  for (let i = 1; i <= total; i++) {
+    await registry.runtime.deps.bus.publish('registry.event', {
+      id: String(firstId + i),
+      type: 'NETWORK_CHANGED',
+      serviceSlug: null,
+      fromValue: null,
+      toValue: null,
+      cause: null,
+      actor: null,
+      revision: null,
+      at: new Date().toISOString(),
+      details: { padding },
+    });
+    if (i % 500 === 0) await sleep(5);
+  }
+}
