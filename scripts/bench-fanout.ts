@@ -112,7 +112,9 @@ try {
       toggles.set(index, enabled);
       inFlight.push(gql(a.port, `mutation($s: String!, $e: Boolean!) { setMaintenance(slug: $s, enabled: $e) { __typename } }`, { s: `fan-${index}`, e: enabled }));
     }
-    await Promise.all(inFlight);
+    const outcomes = await Promise.all(inFlight);
+    const failed = outcomes.filter((outcome) => (outcome as { errors?: unknown }).errors);
+    if (failed.length > 0) console.log(`  ${failed.length} of ${total} writes failed, e.g. ${JSON.stringify((failed[0] as { errors: unknown }).errors).slice(0, 300)}`);
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // let the last deliveries land
 
     const written = (await direct.query(`SELECT id::text FROM registry_events WHERE type = 'MAINTENANCE_CHANGED' AND id > $1`, [startId])).rows.map((row) => row.id as string);

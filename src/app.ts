@@ -12,6 +12,7 @@ import { isDatabaseBusy } from './infra/db/errors.js';
 import type { Logger } from './infra/logger/logger.js';
 import type { RegistryDeps } from './registry/deps.js';
 import { RegistryError } from './registry/errors.js';
+import { sharedSubscriptions } from './registry/subscriptions/shared-execution.js';
 
 /** What the HTTP layer hands to every request. */
 export interface ServerContext {
@@ -104,6 +105,8 @@ export function createApp(deps: RegistryDeps, options: AppOptions = {}): Registr
           if (originalError) log.error({ err: originalError, path }, 'unexpected error in operation');
         }
       }),
+      // Last, so the subscribe function it shares is the one every other plugin prepared.
+      sharedSubscriptions(deps).plugin,
     ],
   });
 }

@@ -122,6 +122,21 @@ describe('probes driven tick by tick', () => {
       'probe DOWN>UP:PROBE_PASSED',
       'service DOWN>UP:PROBE_PASSED',
     ]);
+    // Each change carries the snapshot it recorded; the service's reuses the probe's reading
+    // (versions 1, 2, 4: the repeated DOWN at 3 changed nothing).
+    const carried = await registry.database.query<{ scope: string; to_value: string; status: string | null; version: number | null; embedded_status: string }>(
+      `SELECT e.details->>'scope' AS scope, e.to_value, h.status, h.version, e.details->'snapshot'->>'status' AS embedded_status
+       FROM registry_events e LEFT JOIN service_health_snapshots h ON h.id = (e.details->'snapshot'->>'id')::bigint
+       WHERE e.service_slug = 'flip' AND e.type = 'HEALTH_CHANGED' ORDER BY e.id`,
+    );
+    expect(carried.map((row) => [row.scope, row.to_value, row.status, row.embedded_status, row.version])).toEqual([
+      ['probe', 'UP', 'UP', 'UP', 1],
+      ['service', 'UP', 'UP', 'UP', 1],
+      ['probe', 'DOWN', 'DOWN', 'DOWN', 2],
+      ['service', 'DOWN', 'DOWN', 'DOWN', 2],
+      ['probe', 'UP', 'UP', 'UP', 4],
+      ['service', 'UP', 'UP', 'UP', 4],
+    ]);
     expect(await health('flip')).toMatchObject({ health: 'UP', check: 'UP' });
     const [lease] = await registry.database.query<{ lease_owner: string | null; last_run_at: Date | null }>(
       "SELECT lease_owner, last_run_at FROM health_checks WHERE url LIKE '%/flip'",

@@ -1,9 +1,8 @@
 /** Subscriptions at their edges: a slow SSE reader, and a server that drains with streams open. */
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { subscriptionHubs } from '../src/registry/subscriptions/hubs.js';
 import { startTestRegistry } from './testkit/registry.js';
-import { floodEvents, listening, sleep, sseSubscribe, wsClient } from './testkit/subscriptions.js';
+import { floodEvents, listening, liveSubscribers, sleep, sseSubscribe, wsClient } from './testkit/subscriptions.js';
 
 const DOC = `subscription { registryEvents(types: [NETWORK_CHANGED]) { sequence details } }`;
 
@@ -11,8 +10,7 @@ describe('a slow SSE subscriber', () => {
   it('is cut off when its queue overflows, without holding up the others', async () => {
     const registry = await startTestRegistry({ label: 'sse_slow' });
     try {
-      const hub = subscriptionHubs(registry.runtime.deps).events;
-      const baseline = hub.size;
+      const baseline = liveSubscribers(registry, 'events');
       // A raw event-stream request whose reader stops reading after the headers.
       let body = '';
       const slowResponse = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
@@ -26,11 +24,11 @@ describe('a slow SSE subscriber', () => {
       await listening(registry, 'events', baseline + 2);
 
       const total = 6_000;
-      await floodEvents(registry, total, 20_000_000);
+      await floodEvents(registry, total, 20_000_000, fast);
       const items = await fast.waitFor(total, 30_000);
       expect(items.map((item: any) => Number(item.sequence) - 20_000_000)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
       // The slow stream's subscription was dropped server-side while its reader slept.
-      expect(hub.size).toBe(baseline + 1);
+      expect(liveSubscribers(registry, 'events')).toBe(baseline + 1);
       fast.dispose();
 
       // Reading again, it finds the stream ended with the reason.

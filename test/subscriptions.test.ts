@@ -1,10 +1,11 @@
 /** Subscriptions over real sockets (graphql-ws, graphql-sse) against a registry on the in-process bus. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subscriptionHubs } from '../src/registry/subscriptions/hubs.js';
 import { SLOW_SUBSCRIBER_CLOSE_CODE } from '../src/graphql/ws.js';
+import { sharedSubscriptions } from '../src/registry/subscriptions/shared-execution.js';
 import { IMPORT, manifestOf } from './testkit/manifests.js';
 import { startTestRegistry, type TestRegistry } from './testkit/registry.js';
-import { lastSequence, listening, sleep, sseSubscribe, wsClient, type WsHandle, floodEvents } from './testkit/subscriptions.js';
+import { until } from './testkit/wait.js';
+import { lastSequence, listening, liveSubscribers, sleep, sseSubscribe, wsClient, type WsHandle, floodEvents } from './testkit/subscriptions.js';
 
 let registry: TestRegistry;
 let ws: WsHandle;
@@ -84,7 +85,7 @@ describe('serviceStatusChanged, healthChanged, manifestImported', () => {
     );
     const healthBySlug = sseSubscribe(
       registry,
-      `subscription($filter: ServiceChangeFilter) { healthChanged(filter: $filter) { __typename ... on HealthChange { slug kind scope instanceId from to cause } } }`,
+      `subscription($filter: ServiceChangeFilter) { healthChanged(filter: $filter) { __typename ... on HealthChange { slug kind scope instanceId from to cause snapshot { status cause source version instance { instanceId } } } } }`,
       { filter: { slug: 'st-agent' } },
     );
     const imports = ws.subscribe(
@@ -122,6 +123,17 @@ describe('serviceStatusChanged, healthChanged, manifestImported', () => {
       ['SERVICE', 'UP', 'DOWN'],
     ]);
     expect(health[0].instanceId).toBe('x-1');
+    // Each carries the snapshot its transition wrote: the instance's reading, then the service's.
+    expect(health.map((h) => [h.snapshot.status, h.snapshot.cause, h.snapshot.source, h.snapshot.instance?.instanceId ?? null])).toEqual([
+      ['UP', 'HEARTBEAT_RECEIVED', 'HEARTBEAT', 'x-1'],
+      ['UP', 'HEARTBEAT_RECEIVED', 'HEARTBEAT', null],
+      ['DOWN', 'HEARTBEAT_RECEIVED', 'HEARTBEAT', 'x-1'],
+      ['DOWN', 'HEARTBEAT_RECEIVED', 'HEARTBEAT', null],
+    ]);
+    const stored = await registry.database.query<{ version: number; status: string; instance_id: string | null }>(
+      "SELECT h.version, h.status, h.instance_id::text AS instance_id FROM service_health_snapshots h JOIN services s ON s.id = h.service_id WHERE s.slug = 'st-agent' ORDER BY h.version",
+    );
+    expect(health.map((h) => [h.snapshot.version, h.snapshot.status])).toEqual(stored.map((row) => [row.version, row.status]));
 
     const [imported] = await imports.waitFor(1);
     await sleep(100);
@@ -195,7 +207,7 @@ describe('slow subscribers', () => {
     const slow = wsClient(registry);
     const fast = wsClient(registry);
     const doc = `subscription { registryEvents(types: [NETWORK_CHANGED]) { sequence details } }`;
-    const baseline = subscriptionHubs(registry.runtime.deps).events.size;
+    const baseline = liveSubscribers(registry, 'events');
     const slowItems = slow.subscribe(doc);
     const fastItems = fast.subscribe(doc);
     const closed = new Promise<number>((resolve) => slow.client.on('closed', (event) => resolve((event as { code: number }).code)));
@@ -205,10 +217,10 @@ describe('slow subscribers', () => {
     (socket as unknown as { _socket: import('node:net').Socket })._socket.pause();
 
     const total = 6_000;
-    await floodEvents(registry, total, 10_000_000);
+    await floodEvents(registry, total, 10_000_000, fastItems);
     await fastItems.waitFor(total, 20_000);
     // The slow subscription was dropped server-side (its queue freed) while its client slept.
-    expect(subscriptionHubs(registry.runtime.deps).events.size).toBe(baseline + 1);
+    expect(liveSubscribers(registry, 'events')).toBe(baseline + 1);
     (socket as unknown as { _socket: import('node:net').Socket })._socket.resume();
     expect(await closed).toBe(SLOW_SUBSCRIBER_CLOSE_CODE);
     expect(slowItems.items.length).toBeLessThan(total);
@@ -218,3 +230,36 @@ describe('slow subscribers', () => {
     await slow.client.dispose();
   }, 60_000);
 });
+
+describe('shared execution', () => {
+  it('runs one execution per distinct live operation, delivers to every member, and stops with the last', async () => {
+    const shared = sharedSubscriptions(registry.runtime.deps);
+    const STATUS = `subscription($filter: ServiceChangeFilter) { serviceStatusChanged(filter: $filter) { __typename ... on ServiceStatusChange { slug to sequence } } }`;
+    const other = wsClient(registry);
+    const same = [ws.subscribe(STATUS, { filter: { slug: 'sh-a' } }), other.subscribe(STATUS, { filter: { slug: 'sh-a' } }), sseSubscribe(registry, STATUS, { filter: { slug: 'sh-a' } })];
+    const different = ws.subscribe(STATUS, { filter: { slug: 'sh-b' } });
+    // A replay cursor is per subscriber: never shared.
+    const resumed = ws.subscribe(EVENTS, { types: ['ACTIVATED'], after: await lastSequence(registry) });
+    await listening(registry, 'events', 5);
+    expect(shared.stats().get('serviceStatusChanged')).toEqual({ executions: 2, members: 4 });
+    expect(shared.stats().get('registryEvents')).toBeUndefined();
+
+    await beats([{ slug: 'sh-a', instanceId: 'a-1' }, { slug: 'sh-b', instanceId: 'b-1' }]);
+    const [first] = await same[0]!.waitFor(1);
+    for (const received of same) expect(await received.waitFor(1)).toEqual([{ __typename: 'ServiceStatusChange', slug: 'sh-a', to: 'ACTIVE', sequence: first.sequence }]);
+    expect(await different.waitFor(1)).toEqual([expect.objectContaining({ slug: 'sh-b', to: 'ACTIVE' })]);
+    expect((await resumed.waitFor(2)).map((event) => event.serviceSlug).sort()).toEqual(['sh-a', 'sh-b']);
+
+    // A member that leaves does not end the others' stream.
+    same[0]!.dispose();
+    await until(() => shared.stats().get('serviceStatusChanged')?.members === 3, 5_000, 'the member to leave');
+    await registry.client.data(`mutation { updateServiceStatus(slug: "sh-a", status: INACTIVE) { __typename } }`);
+    for (const received of same.slice(1)) expect((await received.waitFor(2))[1]).toMatchObject({ slug: 'sh-a', to: 'INACTIVE' });
+    await sleep(100);
+    expect(same[0]!.items).toHaveLength(1);
+    for (const received of [...same, different, resumed]) received.dispose();
+    await until(() => !shared.stats().has('serviceStatusChanged'), 5_000, 'the shared execution to stop');
+    await other.client.dispose();
+  });
+});
+

@@ -26,7 +26,9 @@ export function freePort(): Promise<number> {
 
 /** Starts `node <entry>` on `port` and resolves once GET `readyPath` answers 200. */
 export async function spawnReady(entry: string, port: number, readyPath: string, env: NodeJS.ProcessEnv): Promise<Spawned> {
-  const child = spawn(process.execPath, [entry], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the servers under load.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, entry], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'inherit', 'inherit'] });
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   const deadline = Date.now() + 60_000;

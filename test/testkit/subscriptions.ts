@@ -3,6 +3,7 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { subscriptionHubs } from '../../src/registry/subscriptions/hubs.js';
+import { sharedSubscriptions } from '../../src/registry/subscriptions/shared-execution.js';
 import type { TestRegistry } from './registry.js';
 
 export interface Received<T = any> {
@@ -100,12 +101,24 @@ function fieldOf(query: string): string {
   return match[1]!;
 }
 
+/**
+ * Subscribers of a hub that are live: private streams attached to it, plus the members of
+ * shared executions (each of which is one hub listener).
+ */
+export function liveSubscribers(registry: TestRegistry, hub: 'events' | 'heartbeats'): number {
+  let live = subscriptionHubs(registry.runtime.deps)[hub].size;
+  for (const [field, stats] of sharedSubscriptions(registry.runtime.deps).stats()) {
+    if ((field === 'heartbeats') !== (hub === 'heartbeats')) continue;
+    live += stats.members - stats.executions;
+  }
+  return live;
+}
+
 /** Waits until this many local subscribers listen to the hub (the subscription is live). */
 export async function listening(registry: TestRegistry, hub: 'events' | 'heartbeats', count: number, withinMs = 5_000): Promise<void> {
-  const hubs = subscriptionHubs(registry.runtime.deps);
   const deadline = Date.now() + withinMs;
-  while (hubs[hub].size < count) {
-    if (Date.now() > deadline) throw new Error(`expected ${count} ${hub} subscribers, have ${hubs[hub].size}`);
+  while (liveSubscribers(registry, hub) < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} ${hub} subscribers, have ${liveSubscribers(registry, hub)}`);
     await sleep(10);
   }
 }
@@ -118,11 +131,14 @@ export async function lastSequence(registry: TestRegistry): Promise<string> {
 
 /**
  * Publishes `total` padded NETWORK_CHANGED events straight onto the bus (sequences from
- * `firstId + 1`), pausing briefly every 500 so sockets get to drain: a flood for
- * backpressure tests that no database write could produce as fast.
+ * `firstId + 1`): a flood for backpressure tests that no database write could produce as
+ * fast. Every 250 events it waits until `pacer` (a subscriber that reads) has received all
+ * but the last 250, so the reader's queue stays far below its limit however slow the
+ * machine, while a subscriber that stopped reading overflows.
  */
-export async function floodEvents(registry: TestRegistry, total: number, firstId: number): Promise<void> {
+export async function floodEvents(registry: TestRegistry, total: number, firstId: number, pacer: Received): Promise<void> {
   const padding = 'x'.repeat(4_000);
+  const STEP = 250;
   for (let i = 1; i <= total; i++) {
     await registry.runtime.deps.bus.publish('registry.event', {
       id: String(firstId + i),
@@ -136,6 +152,6 @@ export async function floodEvents(registry: TestRegistry, total: number, firstId
       at: new Date().toISOString(),
       details: { padding },
     });
-    if (i % 500 === 0) await sleep(5);
+    if (i % STEP === 0) await pacer.waitFor(i - STEP, 20_000);
   }
 }

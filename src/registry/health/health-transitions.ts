@@ -103,6 +103,41 @@ export async function writeSnapshots(tx: Tx, rows: SnapshotRow[], source: Snapsh
   });
 }
 
+/**
+ * The snapshot a health transition wrote, as it travels inside the HEALTH_CHANGED event's
+ * details: subscribers (healthChanged.snapshot) get it without a read per event.
+ */
+// A type alias, not an interface: it must be assignable to Prisma's JSON input type.
+export type EmbeddedSnapshot = {
+  id: string;
+  instanceRowId: string | null;
+  status: HealthStatus;
+  cause: TransitionCause | null;
+  source: SnapshotSource;
+  version: number;
+  checkedAt: string;
+  latencyMs: number | null;
+  statusCode: number | null;
+  message: string | null;
+  metadata: Prisma.JsonValue;
+};
+
+export function embedSnapshot(snapshot: HealthSnapshot): EmbeddedSnapshot {
+  return {
+    id: String(snapshot.id),
+    instanceRowId: snapshot.instanceId,
+    status: snapshot.status,
+    cause: snapshot.cause,
+    source: snapshot.source,
+    version: snapshot.version,
+    checkedAt: snapshot.checkedAt.toISOString(),
+    latencyMs: snapshot.latencyMs,
+    statusCode: snapshot.statusCode,
+    message: snapshot.message,
+    metadata: snapshot.metadata,
+  };
+}
+
 export async function writeEvents(tx: Tx, events: Prisma.RegistryEventCreateManyInput[]): Promise<RegistryEvent[]> {
   if (events.length === 0) return [];
   return tx.registryEvent.createManyAndReturn({ data: events });
@@ -132,7 +167,8 @@ export async function applyInstanceHealthChanges(
       i.previous_health, i.health, i.health_cause, i.revision`;
   if (changed.length === 0) return [];
 
-  await writeSnapshots(
+  // createManyAndReturn keeps input order: snapshots[i] belongs to changed[i].
+  const snapshots = await writeSnapshots(
     tx,
     changed.map((row) => ({
       serviceId: row.service_id,
@@ -146,7 +182,7 @@ export async function applyInstanceHealthChanges(
   );
   const events = await writeEvents(
     tx,
-    changed.map((row) => ({
+    changed.map((row, index) => ({
       type: 'HEALTH_CHANGED',
       serviceId: row.service_id,
       serviceSlug: row.service_slug,
@@ -155,7 +191,7 @@ export async function applyInstanceHealthChanges(
       toValue: row.health,
       cause: row.health_cause,
       actor: options.actor ?? null,
-      details: { scope: 'instance', instanceRevision: row.revision },
+      details: { scope: 'instance', instanceRevision: row.revision, snapshot: embedSnapshot(snapshots[index]!) },
     })),
   );
   const causeByService = new Map(changed.map((row) => [row.service_id, row.health_cause]));
@@ -173,9 +209,10 @@ export interface RecomputeOptions {
   extraMembers?: Map<string, HealthStatus>;
   /**
    * Service-level snapshots the caller already wrote in this transaction: when the derived
-   * health equals that status, no second snapshot saying the same is written.
+   * health equals that status, no second snapshot saying the same is written (the event
+   * carries the caller's).
    */
-  recorded?: Map<string, HealthStatus>;
+  recorded?: Map<string, HealthSnapshot>;
 }
 
 /**
@@ -222,13 +259,17 @@ export async function recomputeServiceHealth(
     RETURNING s.id::text AS id, s.slug, s.previous_health, s.health, s.revision, s.reachable`;
   if (changed.length === 0) return [];
 
-  await writeSnapshots(
+  const snapshotOf = new Map<string, HealthSnapshot>();
+  for (const row of changed) {
+    const recorded = options.recorded?.get(row.id);
+    if (recorded?.status === row.health) snapshotOf.set(row.id, recorded);
+  }
+  const written = await writeSnapshots(
     tx,
-    changed
-      .filter((row) => options.recorded?.get(row.id) !== row.health)
-      .map((row) => ({ serviceId: row.id, instanceId: null, status: row.health, cause: causeByService.get(row.id)! })),
+    changed.filter((row) => !snapshotOf.has(row.id)).map((row) => ({ serviceId: row.id, instanceId: null, status: row.health, cause: causeByService.get(row.id)! })),
     options.source,
   );
+  for (const snapshot of written) snapshotOf.set(snapshot.serviceId, snapshot);
   const events = await writeEvents(
     tx,
     changed.map((row) => ({
@@ -240,7 +281,7 @@ export async function recomputeServiceHealth(
       cause: causeByService.get(row.id)!,
       actor: options.actor ?? null,
       revision: row.revision,
-      details: { scope: 'service' },
+      details: { scope: 'service', snapshot: embedSnapshot(snapshotOf.get(row.id)!) },
     })),
   );
   events.push(...(await propagateReachability(tx, changed, options.actor ?? null)));

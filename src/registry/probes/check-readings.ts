@@ -15,7 +15,7 @@
  */
 import type { HealthSnapshot, Prisma, RegistryEvent } from '../../generated/prisma/client.js';
 import type { HealthStatus, SnapshotSource, TransitionCause } from '../../generated/prisma/enums.js';
-import { lockServices, recomputeServiceHealth, updateFlapping, writeEvents, writeSnapshots } from '../health/health-transitions.js';
+import { embedSnapshot, lockServices, recomputeServiceHealth, updateFlapping, writeEvents, writeSnapshots } from '../health/health-transitions.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -113,6 +113,10 @@ export async function applyCheckReadings(tx: Tx, readings: CheckReading[], optio
   // createManyAndReturn keeps input order; map them back onto the readings.
   let cursor = 0;
   const snapshots = applied.map((reading) => (reading ? written[cursor++]! : null));
+  const snapshotOfReading = new Map<CheckReading, HealthSnapshot>();
+  applied.forEach((reading, index) => {
+    if (reading) snapshotOfReading.set(reading, snapshots[index]!);
+  });
 
   const changedChecks = withCheck.filter((reading) => {
     const row = checks.get(reading.checkId!);
@@ -130,7 +134,7 @@ export async function applyCheckReadings(tx: Tx, readings: CheckReading[], optio
         toValue: row.after,
         cause: causeOf(reading, options.source),
         actor: options.actor,
-        details: { scope: 'probe', checkId: row.id },
+        details: { scope: 'probe', checkId: row.id, snapshot: embedSnapshot(snapshotOfReading.get(reading)!) },
       };
     }),
   );
@@ -138,14 +142,14 @@ export async function applyCheckReadings(tx: Tx, readings: CheckReading[], optio
   // Services to re-derive: a check changed, or an external reading stands in for a check.
   const causes = new Map<string, TransitionCause>();
   const extraMembers = new Map<string, HealthStatus>();
-  const recorded = new Map<string, HealthStatus>();
+  const recorded = new Map<string, HealthSnapshot>();
   for (const reading of changedChecks) causes.set(reading.serviceId, causeOf(reading, options.source));
   for (const reading of readings) {
     if (reading.checkId !== null) continue;
     causes.set(reading.serviceId, causeOf(reading, options.source));
     extraMembers.set(reading.serviceId, reading.status);
   }
-  for (const snapshot of written) recorded.set(snapshot.serviceId, snapshot.status);
+  for (const snapshot of written) recorded.set(snapshot.serviceId, snapshot);
   events.push(...(await recomputeServiceHealth(tx, causes, { source: options.source, actor: options.actor, extraMembers, recorded })));
 
   await updateFlapping(

@@ -120,6 +120,15 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<Queued<T>> {
     this.stop();
   }
 
+  /** The producer is done: the consumer gets what is queued, then the end. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.items.length === 0) for (const waiter of this.waiters.splice(0)) waiter({ value: undefined, done: true });
+    this.wakeProducers();
+    this.stop();
+  }
+
   next(): Promise<IteratorResult<Queued<T>>> {
     if (this.items.length > 0) {
       const value = this.items.shift()!;
