@@ -8,6 +8,7 @@
  * deliveries were lost or duplicated against the events the database recorded.
  * Flags: --subscribers 100,1000  --rate 200  --duration 5
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
@@ -40,6 +41,17 @@ const env: NodeJS.ProcessEnv = {
   CACHE_STATS_LOG_MS: '0',
 };
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, at USER_HZ = 100
+  } catch {
+    return NaN;
+  }
+}
+
 const replicas: Spawned[] = [];
 const clients: Client[] = [];
 try {
@@ -54,7 +66,9 @@ try {
   for (let i = 0; i < POOL; i++) await gql(a.port, `mutation($s: String!) { registerService(input: { slug: $s, name: $s }) { __typename } }`, { s: `fan-${i}` });
   console.log(`database ${dbName}; replicas on :${a.port} (A, writes) and :${b.port} (B); ${rate} events/s for ${duration} s`);
   console.log();
-  console.log(`${'subscribers'.padEnd(13)}${'replica'.padEnd(9)}${'events'.padEnd(8)}${'deliveries'.padEnd(12)}${'p50 ms'.padEnd(8)}${'p99 ms'.padEnd(8)}${'max ms'.padEnd(8)}${'lost'.padEnd(6)}dup`);
+  console.log(
+    `${'subscribers'.padEnd(13)}${'replica'.padEnd(9)}${'events'.padEnd(8)}${'deliveries'.padEnd(12)}${'p50 ms'.padEnd(8)}${'p99 ms'.padEnd(8)}${'max ms'.padEnd(8)}${'lost'.padEnd(6)}${'dup'.padEnd(5)}cpu ms/1k deliveries`,
+  );
 
   const toggles = new Map<number, boolean>();
   for (const count of subscriberCounts) {
@@ -101,6 +115,7 @@ try {
 
     // Paced writes: one mutation every 1000/rate ms, round robin over the pool of services.
     const total = rate * duration;
+    const cpuBefore = { A: cpuMs(a.child.pid), B: cpuMs(b.child.pid), client: process.cpuUsage() };
     const started = Date.now();
     const inFlight: Promise<unknown>[] = [];
     for (let n = 0; n < total; n++) {
@@ -117,6 +132,7 @@ try {
     if (failed.length > 0) console.log(`  ${failed.length} of ${total} writes failed, e.g. ${JSON.stringify((failed[0] as { errors: unknown }).errors).slice(0, 300)}`);
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // let the last deliveries land
 
+    const cpuUsed = { A: cpuMs(a.child.pid) - cpuBefore.A, B: cpuMs(b.child.pid) - cpuBefore.B, client: process.cpuUsage(cpuBefore.client) };
     const written = (await direct.query(`SELECT id::text FROM registry_events WHERE type = 'MAINTENANCE_CHANGED' AND id > $1`, [startId])).rows.map((row) => row.id as string);
     await direct.end();
     for (const replica of ['A', 'B'] as const) {
@@ -135,9 +151,11 @@ try {
       const sorted = latencies[replica].sort((x, y) => x - y);
       const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
       console.log(
-        `${String(count).padEnd(13)}${replica.padEnd(9)}${String(written.length).padEnd(8)}${String(deliveries).padEnd(12)}${String(pct(50)).padEnd(8)}${String(pct(99)).padEnd(8)}${String(sorted.at(-1) ?? NaN).padEnd(8)}${String(lost).padEnd(6)}${dup}`,
+        `${String(count).padEnd(13)}${replica.padEnd(9)}${String(written.length).padEnd(8)}${String(deliveries).padEnd(12)}${String(pct(50)).padEnd(8)}${String(pct(99)).padEnd(8)}${String(sorted.at(-1) ?? NaN).padEnd(8)}${String(lost).padEnd(6)}${String(dup).padEnd(5)}${((cpuUsed[replica] / deliveries) * 1000).toFixed(0)}${replica === 'A' ? ' (includes the writes)' : ''}`,
       );
     }
+    const clientMs = (cpuUsed.client.user + cpuUsed.client.system) / 1000;
+    console.log(`${''.padEnd(13)}client: ${(clientMs / 1000).toFixed(1)} s CPU for ${count} subscribers over ${duration + 2} s (${((clientMs / (written.length * count)) * 1000).toFixed(0)} ms per 1k deliveries)`);
     for (const client of clients.splice(0)) await client.dispose();
   }
   console.log();

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError, useErrorHandler, type YogaServerInstance } from 'graphql-yoga';
+import { useBodyLimit } from './graphql/body-limit.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
 import { isDatabaseBusy } from './infra/db/errors.js';
@@ -29,6 +30,8 @@ export interface AppOptions {
   maxAliases?: number;
   /** Most tokens in one document. @default 5000 */
   maxTokens?: number;
+  /** Largest request body accepted. @default 2 MiB */
+  maxBodyBytes?: number;
 }
 
 export type RegistryApp = YogaServerInstance<ServerContext, GraphQLContext>;
@@ -61,6 +64,8 @@ export function createApp(deps: RegistryDeps, options: AppOptions = {}): Registr
     graphqlEndpoint: '/graphql',
     graphiql: options.graphiql ?? false,
     landingPage: false,
+    // Replaced by useBodyLimit below, which does the same without a stream per request.
+    maxRequestBodySize: false,
     logging: false,
     maskedErrors: {
       // Expected registry errors keep their message and get a code; the rest is masked.
@@ -95,6 +100,7 @@ export function createApp(deps: RegistryDeps, options: AppOptions = {}): Registr
       };
     },
     plugins: [
+      useBodyLimit(options.maxBodyBytes ?? 2_097_152),
       ...armor.protect().plugins,
       useErrorHandler(({ errors, context }) => {
         const log = (context as Partial<GraphQLContext>).logger ?? deps.logger;

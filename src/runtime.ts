@@ -78,7 +78,7 @@ export async function startRuntime(env: Env, overrides: RuntimeOverrides = {}): 
     // Subscribed before the first request: a replica never serves from a cache that is deaf.
     await openRegistryCache(deps, { ttlMs: env.CACHE_TTL_MS, statsLogMs: env.CACHE_STATS_LOG_MS });
     closers.unshift(() => closeRegistryCache(deps));
-    const app = createApp(deps, { graphiql: env.GRAPHIQL });
+    const app = createApp(deps, { graphiql: env.GRAPHIQL, maxBodyBytes: env.REQUEST_BODY_MAX_BYTES });
     const jobs = startJobs(backgroundJobs(deps), logger);
     // Closed in order: jobs, then buffered heartbeats (acknowledged, so they must land), then
     // the bus, then the database.

@@ -1,4 +1,5 @@
 /** HTTP behaviour of a real server on PostgreSQL: probes, ids, limits, masking, draining. */
+import { request } from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRegistry, type TestRegistry } from './testkit/registry.js';
@@ -36,6 +37,27 @@ describe('requests', () => {
     });
     expect(response.status).toBe(413);
     expect((await response.json()).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('counts a body sent without Content-Length (chunked) and refuses it past the limit', async () => {
+    const chunked = (parts: string[]) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = request(`${registry.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        for (const part of parts) req.write(part);
+        req.end();
+      });
+    const small = await chunked(['{"query":', '"{ __typename }"}']);
+    expect(small).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
+    const pad = 'x'.repeat(500_000);
+    const big = await chunked(['{"query":"{ __typename }","variables":{', ...Array.from({ length: 5 }, (_, i) => `"p${i}":"${pad}",`), '"end":1}}']);
+    expect(big.status).toBe(413);
+    expect(big.body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('rejects hostile queries: too deep, too many aliases', async () => {

@@ -65,7 +65,19 @@ function createClient(adapter: SqlDriverAdapterFactory, captureQueries: boolean)
     listeners.add(listener);
     return () => listeners.delete(listener);
   };
-  return { client: client as PrismaClient, onQuery };
+  return { client: client as PrismaClient, onQuery, counted: captureQueries ? countedQuery(listeners) : <T>(_sql: string, run: () => Promise<T>) => run() };
+}
+
+/** Statements sent past Prisma (withConnection) reach the same listeners, so SQL counts stay exact. */
+function countedQuery(listeners: Set<(event: QueryEvent) => void>) {
+  return async <T>(sql: string, run: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      for (const listener of listeners) listener({ query: sql, durationMs: performance.now() - started });
+    }
+  };
 }
 
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -87,7 +99,7 @@ async function createPostgres(url: string, options: DatabaseOptions): Promise<Da
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout reconnects.
   pool.on('error', () => {});
-  const { client, onQuery } = createClient(new PrismaPg(pool), options.captureQueries ?? false);
+  const { client, onQuery, counted } = createClient(new PrismaPg(pool), options.captureQueries ?? false);
   return {
     kind: 'postgres',
     client,
@@ -96,9 +108,9 @@ async function createPostgres(url: string, options: DatabaseOptions): Promise<Da
       const connection = await pool.connect();
       try {
         return await work({
-          query: async (sql, params) => (await connection.query(sql, params as unknown[])).rows,
+          query: async (sql, params) => (await counted(sql, () => connection.query(sql, params as unknown[]))).rows,
           exec: async (sql) => {
-            await connection.query(sql);
+            await counted(sql, () => connection.query(sql));
           },
         });
       } finally {
@@ -118,7 +130,7 @@ async function createPostgres(url: string, options: DatabaseOptions): Promise<Da
 async function createPglite(dataDir: string, options: DatabaseOptions): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
-  const { client, onQuery } = createClient(new PrismaPGlite(pglite), options.captureQueries ?? false);
+  const { client, onQuery, counted } = createClient(new PrismaPGlite(pglite), options.captureQueries ?? false);
   return {
     kind: 'pglite',
     client,
@@ -126,9 +138,9 @@ async function createPglite(dataDir: string, options: DatabaseOptions): Promise<
     // PGlite is a single in-process connection: "dedicated" is the only kind there is.
     async withConnection(work) {
       return work({
-        query: async (sql, params) => (await pglite.query(sql, params as unknown[])).rows as never,
+        query: async (sql, params) => (await counted(sql, () => pglite.query(sql, params as unknown[]))).rows as never,
         exec: async (sql) => {
-          await pglite.exec(sql);
+          await counted(sql, () => pglite.exec(sql));
         },
       });
     },

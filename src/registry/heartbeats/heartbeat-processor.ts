@@ -101,6 +101,7 @@ export class HeartbeatProcessor {
 
   private async process(items: HeartbeatInput[], actor: string | null): Promise<HeartbeatOutcome[]> {
     const receivedAt = process.hrtime.bigint();
+    const at = this.deps.clock.now();
     await this.lookup(items);
     const outcomes: HeartbeatOutcome[] = [];
     for (const item of items) {
@@ -108,7 +109,7 @@ export class HeartbeatProcessor {
       const state = this.known.get(key(item.slug, item.instanceId));
       if (state && state.serviceStatus === 'ACTIVE' && state.health === reported) {
         this.buffer.add({ instanceRowId: state.instanceRowId, serviceId: state.serviceId, receivedAt, reported, slug: item.slug, instanceId: item.instanceId });
-        this.feed.steady({ slug: item.slug, instanceId: item.instanceId, kind: state.kind, parentSlug: state.parentSlug, health: reported, serviceStatus: 'ACTIVE', at: this.deps.clock.now().toISOString() });
+        this.feed.steady({ slug: item.slug, instanceId: item.instanceId, kind: state.kind, parentSlug: state.parentSlug, health: reported, serviceStatus: 'ACTIVE', at });
         outcomes.push({ ok: true, ack: { slug: item.slug, instanceId: item.instanceId, serviceStatus: 'ACTIVE', health: reported, registered: false, transitioned: false } });
         continue;
       }
@@ -151,7 +152,7 @@ export class HeartbeatProcessor {
       try {
         const { ack, events, state } = await this.deps.db.client.$transaction((tx) => this.settleInTransaction(tx, item, actor));
         this.known.set(key(item.slug, item.instanceId), state);
-        const beat = { slug: item.slug, instanceId: item.instanceId, kind: state.kind, parentSlug: state.parentSlug, health: ack.health, serviceStatus: ack.serviceStatus, at: this.deps.clock.now().toISOString() };
+        const beat = { slug: item.slug, instanceId: item.instanceId, kind: state.kind, parentSlug: state.parentSlug, health: ack.health, serviceStatus: ack.serviceStatus, at: this.deps.clock.now() };
         if (ack.registered || ack.transitioned) this.feed.transition(beat);
         else this.feed.steady(beat);
         await publishEvents(this.deps.bus, events).catch((error) => this.deps.logger.warn({ err: error }, 'event publish failed'));

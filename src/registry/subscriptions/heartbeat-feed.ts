@@ -16,8 +16,22 @@ import type { Logger } from '../../infra/logger/logger.js';
 
 const key = (slug: string, instanceId: string) => `${slug}\u0000${instanceId}`;
 
+/** A heartbeat as the feed takes it: the message without its count, with the receipt time as a Date. */
+export type FeedBeat = Omit<HeartbeatMessage, 'beats' | 'transitioned' | 'at'> & { at: Date };
+
+interface Held {
+  beat: FeedBeat;
+  beats: number;
+}
+
+function message(held: Held, transitioned: boolean): HeartbeatMessage {
+  const { at, ...rest } = held.beat;
+  return { ...rest, at: at.toISOString(), beats: held.beats, transitioned };
+}
+
 export class HeartbeatFeed {
-  private held = new Map<string, HeartbeatMessage>();
+  // Held as given and formatted once per window: steady beats are the hot path.
+  private held = new Map<string, Held>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -26,18 +40,23 @@ export class HeartbeatFeed {
     private readonly windowMs: number,
   ) {}
 
-  steady(beat: Omit<HeartbeatMessage, 'beats' | 'transitioned'>): void {
+  steady(beat: FeedBeat): void {
     const id = key(beat.slug, beat.instanceId);
     const previous = this.held.get(id);
-    this.held.set(id, { ...beat, beats: (previous?.beats ?? 0) + 1, transitioned: false });
+    if (previous) {
+      previous.beat = beat;
+      previous.beats += 1;
+    } else {
+      this.held.set(id, { beat, beats: 1 });
+    }
     this.timer ??= setTimeout(() => void this.flush(), this.windowMs);
   }
 
-  transition(beat: Omit<HeartbeatMessage, 'beats' | 'transitioned'>): void {
+  transition(beat: FeedBeat): void {
     const id = key(beat.slug, beat.instanceId);
     const previous = this.held.get(id);
     this.held.delete(id);
-    this.send([{ ...beat, beats: (previous?.beats ?? 0) + 1, transitioned: true }]);
+    this.send([message({ beat, beats: (previous?.beats ?? 0) + 1 }, true)]);
   }
 
   /** Publishes what is held now (the window's end, tests, shutdown). */
@@ -45,7 +64,7 @@ export class HeartbeatFeed {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.held.size === 0) return Promise.resolve();
-    const beats = [...this.held.values()];
+    const beats = [...this.held.values()].map((held) => message(held, false));
     this.held = new Map();
     return this.send(beats);
   }
