@@ -89,18 +89,23 @@ describe('two replicas', () => {
     // Watch who holds the monitor's advisory lock; kill it while it sweeps the expiring herd.
     const watcher = new pg.Client({ connectionString: database.url });
     await watcher.connect();
+    const lockHolder = async (client: pg.Client) => {
+      const { rows } = await client.query<{ app: string }>(`
+        SELECT a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.objid::bigint = (hashtext('service-registry:health-monitor')::bigint & 4294967295)`);
+      return rows[0]?.app;
+    };
     let holder: string | undefined;
     try {
       const deadline = expiresAt + 5_000;
       while (!holder && Date.now() < deadline) {
-        const { rows } = await watcher.query<{ app: string }>(`
-          SELECT a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-            AND l.objid::bigint = (hashtext('service-registry:health-monitor')::bigint & 4294967295)`);
-        if (rows[0] && Date.now() >= expiresAt) holder = rows[0].app;
+        const current = await lockHolder(watcher);
+        if (current && Date.now() >= expiresAt) holder = current;
       }
-    } finally {
+    } catch (error) {
       await watcher.end();
+      throw error;
     }
     expect(holder === 'replica-a' || holder === 'replica-b').toBe(true);
     const killed = replicas.get(holder!)!;
@@ -109,13 +114,23 @@ describe('two replicas', () => {
     await killed.stop();
     replicas.delete(holder!);
 
-    for (;;) {
-      const [row] = await database.query<{ n: number }>(`SELECT count(*)::int AS n FROM service_instances i JOIN services s ON s.id = i.service_id WHERE s.slug LIKE 'herd-%' AND i.health = 'UNHEALTHY'`);
-      if (row!.n === count) break;
-      expect(Date.now() - killedAt).toBeLessThan(5_000);
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    // Taking over is the survivor holding the lock (seen while it sweeps) or, if its sweep was
+    // too quick to catch, having swept: the sweep's own length (slow under a loaded CI) is not
+    // the takeover delay the issue bounds.
+    let tookOverMs: number | undefined;
+    try {
+      for (;;) {
+        const current = await lockHolder(watcher);
+        if (tookOverMs === undefined && current && current !== holder) tookOverMs = Date.now() - killedAt;
+        const [row] = await database.query<{ n: number }>(`SELECT count(*)::int AS n FROM service_instances i JOIN services s ON s.id = i.service_id WHERE s.slug LIKE 'herd-%' AND i.health = 'UNHEALTHY'`);
+        if (row!.n === count) break;
+        expect(Date.now() - killedAt).toBeLessThan(5_000);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      await watcher.end();
     }
-    const tookOverMs = Date.now() - killedAt;
+    tookOverMs ??= Date.now() - killedAt;
     await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS)); // more sweeps by the survivor
     const transitions = await database.query<{ n: number; instances: number }>(`
       SELECT count(*)::int AS n, count(DISTINCT (e.service_slug, e.instance_id))::int AS instances FROM registry_events e
@@ -125,8 +140,8 @@ describe('two replicas', () => {
       SELECT instance_id, to_value, count(*) FROM registry_events WHERE type = 'HEALTH_CHANGED' AND service_slug LIKE 'herd-%'
       GROUP BY service_slug, instance_id, to_value HAVING count(*) > 1`);
     expect(twice).toEqual([]);
-    // Within one interval of the kill, plus the sweep itself and polling.
-    expect(tookOverMs).toBeLessThan(INTERVAL_MS + 1_500);
+    // Within one interval of the kill, plus polling and scheduling slack.
+    expect(tookOverMs).toBeLessThan(INTERVAL_MS + 1_000);
   });
 
   it('keeps serving on one replica while another is killed -9 mid-traffic', async () => {
