@@ -6,7 +6,8 @@
  * second written through replica A (setMaintenance toggles over a pool of services). Prints
  * delivery latency p50/p99 per replica (receipt time − event time, one clock) and how many
  * deliveries were lost or duplicated against the events the database recorded.
- * Flags: --subscribers 100,1000  --rate 200  --duration 5
+ * Flags: --subscribers 100,1000  --rate 200  --duration 5  --per-socket 1 (subscriptions sharing one
+ * graphql-ws socket, as one client's subscriptions do)
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -18,11 +19,18 @@ import WebSocket from 'ws';
 import { createBenchDatabase, freePort, spawnReady, type Spawned } from './bench/load.js';
 
 const { values } = parseArgs({
-  options: { subscribers: { type: 'string', default: '100,1000' }, rate: { type: 'string', default: '200' }, duration: { type: 'string', default: '5' } },
+  options: {
+    subscribers: { type: 'string', default: '100,1000' },
+    rate: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '5' },
+    // Subscriptions per WebSocket (graphql-ws multiplexes a client's subscriptions over one socket).
+    'per-socket': { type: 'string', default: '1' },
+  },
 });
 const subscriberCounts = values.subscribers.split(',').map(Number);
 const rate = Number(values.rate);
 const duration = Number(values.duration);
+const perSocket = Math.max(1, Number(values['per-socket']));
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const POOL = 50;
@@ -75,7 +83,7 @@ try {
       req.end(JSON.stringify({ query, variables }));
     });
   for (let i = 0; i < POOL; i++) await gql(a.port, `mutation($s: String!) { registerService(input: { slug: $s, name: $s }) { __typename } }`, { s: `fan-${i}` });
-  console.log(`database ${dbName}; replicas on :${a.port} (A, writes) and :${b.port} (B); ${rate} events/s for ${duration} s`);
+  console.log(`database ${dbName}; replicas on :${a.port} (A, writes) and :${b.port} (B); ${rate} events/s for ${duration} s; ${perSocket} subscription(s) per WebSocket`);
   console.log();
   console.log(
     `${'subscribers'.padEnd(13)}${'replica'.padEnd(9)}${'events'.padEnd(8)}${'deliveries'.padEnd(12)}${'p50 ms'.padEnd(8)}${'p99 ms'.padEnd(8)}${'max ms'.padEnd(8)}${'lost'.padEnd(6)}${'dup'.padEnd(5)}cpu ms/1k deliveries`,
@@ -86,11 +94,17 @@ try {
     type Sub = { replica: 'A' | 'B'; seen: Map<string, number>; ready: boolean };
     const subs: Sub[] = [];
     const latencies: Record<'A' | 'B', number[]> = { A: [], B: [] };
+    const socketsOf: Record<'A' | 'B', Client[]> = { A: [], B: [] };
     for (let i = 0; i < count; i++) {
       const replica = i % 2 === 0 ? 'A' : 'B';
       const port = replica === 'A' ? a.port : b.port;
-      const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
-      clients.push(client);
+      const index = Math.floor(i / 2);
+      if (index % perSocket === 0) {
+        const created = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+        clients.push(created);
+        socketsOf[replica].push(created);
+      }
+      const client = socketsOf[replica].at(-1)!;
       const sub: Sub = { replica, seen: new Map(), ready: false };
       subs.push(sub);
       client.subscribe<{ registryEvents: { sequence: string; at: string; type: string } }>(
