@@ -79,7 +79,8 @@ function failureResult(failure: StreamFailure): ExecutionResult {
 class SharedExecution {
   readonly members = new Set<SubscriberQueue<ExecutionResult>>();
   private iterator: AsyncIterator<ExecutionResult> | undefined;
-  private stopped = false;
+  /** The last member left and the source was closed. */
+  stopped = false;
   /** The source stream has ended: members that join late end at once. */
   finished = false;
   readonly started: Promise<Started>;
@@ -134,8 +135,10 @@ class SharedExecution {
     }
   }
 
+  /** Also called for a queue that closed before it became a member (its budget had overflowed). */
   leave(member: SubscriberQueue<ExecutionResult>): void {
-    if (!this.members.delete(member) || this.members.size > 0) return;
+    this.members.delete(member);
+    if (this.members.size > 0 || this.stopped) return;
     this.forget();
     this.stopped = true;
     void this.iterator?.return?.().catch(() => {});
@@ -211,6 +214,8 @@ function createSharedSubscriptions(deps: RegistryDeps): SharedSubscriptions {
     }
     const started = await execution.started;
     if ('result' in started) return started.result;
+    // Stopped while this subscriber waited for it to start: join (or start) a fresh one.
+    if (execution.stopped) return join(args, subscribe, field, key);
     const owner = execution;
     const queue: SubscriberQueue<ExecutionResult> = new SubscriberQueue<ExecutionResult>(connectionBudget(context), () => owner.leave(queue));
     if (owner.finished) queue.end();
