@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { createBenchDatabase, freePort, spawnReady, type Spawned } from './bench/load.js';
+import { createBenchDatabase, freePort, serverEnv, spawnReady, type Spawned } from './bench/load.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,17 +38,13 @@ const POOL = 50;
 const benchDb = await createBenchDatabase('fanout');
 const dbName = benchDb.name;
 const databaseUrl = benchDb.url;
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  NODE_ENV: 'production',
-  LOG_LEVEL: 'warn',
-  DATABASE_URL: databaseUrl,
+const env = serverEnv(databaseUrl, {
   REDIS_URL: redisUrl,
   REDIS_CHANNEL_PREFIX: `${dbName}:`,
   LIFECYCLE_JOBS_ENABLED: 'false',
   PROBES_ENABLED: 'false',
   CACHE_STATS_LOG_MS: '0',
-};
+});
 
 /** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
 function cpuMs(pid: number | undefined): number {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { createBenchDatabase, freePort, spawnReady } from './bench/load.js';
+import { createBenchDatabase, freePort, serverEnv, spawnReady } from './bench/load.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '500' } } });
 const REQUESTS = Number(values.requests);
@@ -25,16 +25,7 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const benchDb = await createBenchDatabase('health');
 const dbName = benchDb.name;
 const databaseUrl = benchDb.url;
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  NODE_ENV: 'production',
-  LOG_LEVEL: 'warn',
-  DATABASE_URL: databaseUrl,
-  PROBES_ENABLED: 'false',
-  MONITOR_ENABLED: 'false',
-  LIFECYCLE_JOBS_ENABLED: 'false',
-};
-delete env.REDIS_URL;
+const env = serverEnv(databaseUrl, { PROBES_ENABLED: 'false', MONITOR_ENABLED: 'false', LIFECYCLE_JOBS_ENABLED: 'false' });
 
 console.log(`database ${dbName}; ${REQUESTS} sequential requests per query`);
 const server = await spawnReady(path.join(root, 'dist/src/main.js'), await freePort(), '/readyz', env);

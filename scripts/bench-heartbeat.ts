@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBenchDatabase, freePort, runLoad, spawnListening, spawnReady, type LoadResult } from './bench/load.js';
+import { createBenchDatabase, freePort, runLoad, serverEnv, spawnListening, spawnReady, type LoadResult } from './bench/load.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } } });
 const duration = Number(values.duration);
@@ -22,12 +22,11 @@ const SERVICES = 1_000;
 const benchDb = await createBenchDatabase('heartbeat');
 const dbName = benchDb.name;
 const databaseUrl = benchDb.url;
-const baseEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn' };
-delete baseEnv.REDIS_URL;
+const baseEnv = serverEnv(databaseUrl);
 
 console.log(`database ${dbName}; ${duration}s per run, ${connections} connections`);
 // Request logging off (LOG_LEVEL=warn) so both servers do the same work per request.
-const registry = await spawnReady(path.join(root, 'dist/src/main.js'), await freePort(), '/readyz', { ...baseEnv, DATABASE_URL: databaseUrl, HEARTBEAT_TTL_SECONDS: '300' });
+const registry = await spawnReady(path.join(root, 'dist/src/main.js'), await freePort(), '/readyz', { ...baseEnv, HEARTBEAT_TTL_SECONDS: '300' });
 const hello = await spawnListening(path.join(root, 'dist/scripts/bench/hello-server.js'), ['0'], baseEnv);
 const helloLean = await spawnListening(path.join(root, 'dist/scripts/bench/hello-server.js'), ['0', '--no-body-stream'], baseEnv);
 const registryUrl = `http://127.0.0.1:${registry.port}/graphql`;

@@ -86,7 +86,6 @@ export async function startRuntime(env: Env, overrides: RuntimeOverrides = {}): 
     const server = createRegistryServer({
       app,
       logger,
-      bodyLimitBytes: env.REQUEST_BODY_MAX_BYTES,
       probes: [
         { name: 'database', enabled: true, check: () => db.ping() },
         { name: 'redis', enabled: bus.kind === 'redis', check: () => bus.ping() },

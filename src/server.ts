@@ -31,8 +31,6 @@ export interface ServerOptions {
   app: RegistryApp;
   logger: Logger;
   probes: ReadinessProbe[];
-  /** @default 2097152 */
-  bodyLimitBytes?: number;
   /** Readiness check timeout per dependency. @default 2000 */
   probeTimeoutMs?: number;
   /** GraphQL over WebSocket (graphql-ws) on /graphql; false turns it off. @default {} */
@@ -57,7 +55,6 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
 
 export function createRegistryServer(options: ServerOptions): RegistryServer {
   const { app, logger, probes } = options;
-  const bodyLimit = options.bodyLimitBytes ?? 2_097_152;
   const probeTimeout = options.probeTimeoutMs ?? 2_000;
   let draining = false;
   /** Open SSE responses: subscriptions do not end by themselves, so the drain ends them. */
@@ -106,13 +103,6 @@ export function createRegistryServer(options: ServerOptions): RegistryServer {
     if (path === '/readyz') {
       const state = await readiness();
       return sendJson(res, state.ready ? 200 : 503, { status: state.ready ? 'ready' : draining ? 'draining' : 'not ready', checks: state.checks });
-    }
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (length > bodyLimit) {
-      res.setHeader('connection', 'close');
-      return sendJson(res, 413, {
-        errors: [{ message: `request body is ${length} bytes; the limit is ${bodyLimit}`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
-      });
     }
     if (draining) res.setHeader('connection', 'close');
     if (String(req.headers.accept ?? '').includes('text/event-stream')) {

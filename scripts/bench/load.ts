@@ -12,6 +12,16 @@ export interface Spawned {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment of a server a bench starts: production mode, warnings only (so request logging
+ * costs nothing), on `databaseUrl`, with REDIS_URL only when given in `extra`.
+ */
+export function serverEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, ...extra };
+  if (!('REDIS_URL' in extra)) delete env.REDIS_URL;
+  return env;
+}
+
 /** A port that was free a moment ago (for servers that must log quietly). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 /**
- * Request body limit, in place of yoga's built-in one (`maxRequestBodySize`).
+ * Request body limit (REQUEST_BODY_MAX_BYTES), in place of yoga's built-in one
+ * (`maxRequestBodySize`); the only place the limit is enforced, for HTTP and `app.fetch` alike.
  *
  * Yoga's version pipes every body through a counting TransformStream, which costs a stream
  * pipeline, an AbortController and a DOMException per request: a fifth of the CPU of a small
@@ -12,9 +13,10 @@ import type { Plugin } from 'graphql-yoga';
 
 const DIGITS = /^\d+$/;
 
-export function tooLarge(length: number | null, limit: number): GraphQLError {
+function tooLarge(length: number | null, limit: number): GraphQLError {
   const message = length === null ? `request body is over the limit of ${limit} bytes` : `request body is ${length} bytes; the limit is ${limit}`;
-  return new GraphQLError(message, { extensions: { code: 'PAYLOAD_TOO_LARGE', http: { status: 413 } } });
+  // Closing spares node:http reading (and discarding) the rest of a body nobody will parse.
+  return new GraphQLError(message, { extensions: { code: 'PAYLOAD_TOO_LARGE', http: { status: 413, headers: { connection: 'close' } } } });
 }
 
 export function useBodyLimit(limit: number): Plugin {

@@ -85,3 +85,38 @@ export function settingsFromEnv(env: Env): RegistrySettings {
     history: { snapshotRetentionDays: env.SNAPSHOT_RETENTION_DAYS },
   };
 }
+
+/**
+ * One value per running registry (per deps object, i.e. per runtime: tests run several runtimes
+ * in one process), created on first use.
+ */
+export class PerRegistry<T> {
+  private readonly values = new WeakMap<RegistryDeps, T>();
+
+  constructor(private readonly create: (deps: RegistryDeps) => T) {}
+
+  get(deps: RegistryDeps): T {
+    let value = this.values.get(deps);
+    if (value === undefined) {
+      value = this.create(deps);
+      this.values.set(deps, value);
+    }
+    return value;
+  }
+
+  /** The value if there is one; never creates it. */
+  peek(deps: RegistryDeps): T | undefined {
+    return this.values.get(deps);
+  }
+
+  set(deps: RegistryDeps, value: T): void {
+    this.values.set(deps, value);
+  }
+
+  /** Removes the value and hands it back, for closing. */
+  take(deps: RegistryDeps): T | undefined {
+    const value = this.values.get(deps);
+    this.values.delete(deps);
+    return value;
+  }
+}

@@ -1,6 +1,5 @@
 /** Redis fixtures for outage tests: killing one replica's connections, and a Redis of our own. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 
 /** Closes every connection whose CLIENT SETNAME starts with `namePrefix`; returns how many. */
@@ -21,17 +20,8 @@ export async function killRedisClients(url: string, namePrefix: string): Promise
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Shared with the benches: a port that was free a moment ago. */
+export { freePort } from '../../scripts/bench/load.js';
 
 /** A throw-away redis-server (no persistence) on a fixed port, so it can be killed and restarted there. */
 export class OwnRedis {

@@ -14,7 +14,7 @@ import type { ServiceManifest, Service } from '../../generated/prisma/client.js'
 import type { BusEvents, BusTopic, EventBus } from '../../infra/bus/event-bus.js';
 import { createCache, type Cache, type CacheStats } from '../../infra/cache/cache.js';
 import type { Logger } from '../../infra/logger/logger.js';
-import type { RegistryDeps } from '../deps.js';
+import { PerRegistry, type RegistryDeps } from '../deps.js';
 
 export interface RegistryCacheOptions {
   /** How long an entry is trusted without hearing from the bus. @default 30000 */
@@ -59,22 +59,16 @@ export const REGISTRY_CACHE_MAX = 50_000;
 
 const MANIFEST_EVENTS = new Set(['MANIFEST_IMPORTED', 'MANIFEST_ROLLED_BACK']);
 
-// One cache per deps object, i.e. per runtime: tests run several runtimes in one process.
-const caches = new WeakMap<RegistryDeps, RegistryCache>();
+const caches = new PerRegistry<RegistryCache>((deps) => createRegistryCache(deps));
 
 /** The runtime's cache, opened (and subscribed) on first use when start-up did not open it. */
 export function getRegistryCache(deps: RegistryDeps): RegistryCache {
-  let cache = caches.get(deps);
-  if (!cache) {
-    cache = createRegistryCache(deps);
-    caches.set(deps, cache);
-  }
-  return cache;
+  return caches.get(deps);
 }
 
 /** The runtime's cache if one is open; never opens one. */
 export function peekRegistryCache(deps: RegistryDeps): RegistryCache | undefined {
-  return caches.get(deps);
+  return caches.peek(deps);
 }
 
 /** Opens the cache at start-up with its settings; resolves once it hears the bus. */
@@ -88,10 +82,7 @@ export async function openRegistryCache(deps: RegistryDeps, options: RegistryCac
 
 /** Stops this runtime's cache (subscriptions, stats timer). Safe to call twice. */
 export async function closeRegistryCache(deps: RegistryDeps): Promise<void> {
-  const cache = caches.get(deps);
-  if (!cache) return;
-  caches.delete(deps);
-  await cache.close();
+  await caches.take(deps)?.close();
 }
 
 interface BusWithOutages extends EventBus {

@@ -138,6 +138,26 @@ export function embedSnapshot(snapshot: HealthSnapshot): EmbeddedSnapshot {
   };
 }
 
+/** The snapshot carried in a HEALTH_CHANGED event's details, back in the model's shape; null for events without one. */
+export function unembedSnapshot(details: unknown, serviceId: string): HealthSnapshot | null {
+  const embedded = (details as { snapshot?: EmbeddedSnapshot } | null | undefined)?.snapshot;
+  if (!embedded) return null;
+  return {
+    id: BigInt(embedded.id),
+    serviceId,
+    instanceId: embedded.instanceRowId,
+    status: embedded.status,
+    cause: embedded.cause,
+    source: embedded.source,
+    version: embedded.version,
+    checkedAt: new Date(embedded.checkedAt),
+    latencyMs: embedded.latencyMs,
+    statusCode: embedded.statusCode,
+    message: embedded.message,
+    metadata: embedded.metadata ?? {},
+  };
+}
+
 export async function writeEvents(tx: Tx, events: Prisma.RegistryEventCreateManyInput[]): Promise<RegistryEvent[]> {
   if (events.length === 0) return [];
   return tx.registryEvent.createManyAndReturn({ data: events });

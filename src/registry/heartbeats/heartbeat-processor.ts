@@ -8,7 +8,7 @@
 import type { RegistryEvent } from '../../generated/prisma/client.js';
 import { HealthStatus, ServiceSource, type ServiceStatus, type TransitionCause } from '../../generated/prisma/enums.js';
 import { mapDatabaseError } from '../../infra/db/errors.js';
-import type { RegistryDeps } from '../deps.js';
+import { PerRegistry, type RegistryDeps } from '../deps.js';
 import { ConflictError, InputError, NotAllowedError, RegistryError } from '../errors.js';
 import { publishEvents, recordEvent } from '../events/record-event.js';
 import { applyInstanceHealthChanges, lockServices } from '../health/health-transitions.js';
@@ -267,21 +267,14 @@ function revoked(slug: string): NotAllowedError {
   return new NotAllowedError(`service ${slug} is REVOKED; its heartbeats are refused (re-activate it with updateServiceStatus)`);
 }
 
-const processors = new WeakMap<RegistryDeps, HeartbeatProcessor>();
+const processors = new PerRegistry((deps) => new HeartbeatProcessor(deps));
 
 /** The heartbeat processor of a running registry (one per deps, created on first use). */
 export function heartbeatProcessor(deps: RegistryDeps): HeartbeatProcessor {
-  let processor = processors.get(deps);
-  if (!processor) {
-    processor = new HeartbeatProcessor(deps);
-    processors.set(deps, processor);
-  }
-  return processor;
+  return processors.get(deps);
 }
 
 /** Flushes and stops the processor, if one was started; nothing acknowledged is lost. */
 export async function closeHeartbeatProcessor(deps: RegistryDeps): Promise<void> {
-  const processor = processors.get(deps);
-  processors.delete(deps);
-  await processor?.close();
+  await processors.take(deps)?.close();
 }

@@ -112,10 +112,12 @@ export async function applyCheckReadings(tx: Tx, readings: CheckReading[], optio
   const written = await writeSnapshots(tx, snapshotRows, options.source);
   // createManyAndReturn keeps input order; map them back onto the readings.
   let cursor = 0;
-  const snapshots = applied.map((reading) => (reading ? written[cursor++]! : null));
   const snapshotOfReading = new Map<CheckReading, HealthSnapshot>();
-  applied.forEach((reading, index) => {
-    if (reading) snapshotOfReading.set(reading, snapshots[index]!);
+  const snapshots = applied.map((reading) => {
+    if (!reading) return null;
+    const snapshot = written[cursor++]!;
+    snapshotOfReading.set(reading, snapshot);
+    return snapshot;
   });
 
   const changedChecks = withCheck.filter((reading) => {

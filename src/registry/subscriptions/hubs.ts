@@ -1,6 +1,6 @@
 /** The shared bus readers of one running registry, and the subscriber plumbing on top of them. */
 import type { HeartbeatMessage, RegistryEventMessage } from '../../infra/bus/event-bus.js';
-import type { RegistryDeps } from '../deps.js';
+import { PerRegistry, type RegistryDeps } from '../deps.js';
 import { ServiceDirectory } from './service-directory.js';
 import { SubscriberQueue, type ConnectionBudget } from './subscriber-queue.js';
 import { TopicHub, type HubListener } from './topic-hub.js';
@@ -22,11 +22,13 @@ export interface SubscriptionHubs {
   kindReaders: number;
 }
 
-const registry = new WeakMap<RegistryDeps, SubscriptionHubs>();
+const hubsOf = new PerRegistry(createHubs);
 
 export function subscriptionHubs(deps: RegistryDeps): SubscriptionHubs {
-  let hubs = registry.get(deps);
-  if (hubs) return hubs;
+  return hubsOf.get(deps);
+}
+
+function createHubs(deps: RegistryDeps): SubscriptionHubs {
   const directory = new ServiceDirectory(deps);
   const created: SubscriptionHubs = {
     kindReaders: 0,
@@ -37,7 +39,6 @@ export function subscriptionHubs(deps: RegistryDeps): SubscriptionHubs {
     }),
     heartbeats: new TopicHub(deps, 'heartbeat.batch', (batch) => batch.beats),
   };
-  registry.set(deps, created);
   return created;
 }
 

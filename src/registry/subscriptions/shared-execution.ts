@@ -20,7 +20,7 @@
 import type { Plugin } from '@envelop/core';
 import { Kind, print, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../../graphql/context.js';
-import type { RegistryDeps } from '../deps.js';
+import { PerRegistry, type RegistryDeps } from '../deps.js';
 import { connectionBudget } from './connection-budget.js';
 import { ConnectionBudget, StreamFailure, SubscriberQueue } from './subscriber-queue.js';
 
@@ -186,16 +186,11 @@ export interface SharedSubscriptions {
   stats(): Map<string, SharedSubscriptionStats>;
 }
 
-const perRegistry = new WeakMap<RegistryDeps, SharedSubscriptions>();
+const sharedOf = new PerRegistry(createSharedSubscriptions);
 
 /** The shared executions of one running registry. */
 export function sharedSubscriptions(deps: RegistryDeps): SharedSubscriptions {
-  let shared = perRegistry.get(deps);
-  if (!shared) {
-    shared = createSharedSubscriptions(deps);
-    perRegistry.set(deps, shared);
-  }
-  return shared;
+  return sharedOf.get(deps);
 }
 
 function createSharedSubscriptions(deps: RegistryDeps): SharedSubscriptions {

@@ -5,11 +5,10 @@
  * state it cares about (or uses registryEvents, which replays instead).
  */
 import type { ObjectFieldBuilder, ObjectRef, SchemaTypes } from '@pothos/core';
-import type { HealthSnapshot } from '../../generated/prisma/client.js';
 import type { HeartbeatMessage } from '../../infra/bus/event-bus.js';
 import { builder } from '../../graphql/builder.js';
 import type { GraphQLContext } from '../../graphql/context.js';
-import type { EmbeddedSnapshot } from '../health/health-transitions.js';
+import { unembedSnapshot } from '../health/health-transitions.js';
 import { HealthSnapshotRef } from '../history/history.graphql.js';
 import { HealthStatusEnum, RegistryEventTypeEnum, ServiceKindEnum, ServiceStatusEnum, TransitionCauseEnum } from '../services/service-enums.graphql.js';
 import { connectionBudget } from './connection-budget.js';
@@ -125,26 +124,6 @@ const scopeOf = (live: LiveRegistryEvent) => {
   return scope === 'instance' ? 'INSTANCE' : scope === 'probe' ? 'PROBE' : 'SERVICE';
 };
 
-/** The snapshot the transition wrote, rebuilt from the event (no read per event and subscriber). */
-function snapshotOf(live: LiveRegistryEvent): HealthSnapshot | null {
-  const embedded = (live.message.details as { snapshot?: EmbeddedSnapshot } | undefined)?.snapshot;
-  if (!embedded || !live.message.serviceId) return null;
-  return {
-    id: BigInt(embedded.id),
-    serviceId: live.message.serviceId,
-    instanceId: embedded.instanceRowId,
-    status: embedded.status,
-    cause: embedded.cause,
-    source: embedded.source,
-    version: embedded.version,
-    checkedAt: new Date(embedded.checkedAt),
-    latencyMs: embedded.latencyMs,
-    statusCode: embedded.statusCode,
-    message: embedded.message,
-    metadata: embedded.metadata ?? {},
-  };
-}
-
 const HealthChangeRef = builder.objectRef<LiveRegistryEvent>('HealthChange').implement({
   description: 'A health transition (from HEALTH_CHANGED registry events).',
   fields: (t) => ({
@@ -152,7 +131,7 @@ const HealthChangeRef = builder.objectRef<LiveRegistryEvent>('HealthChange').imp
       type: HealthSnapshotRef,
       nullable: true,
       description: 'The health snapshot this transition recorded: the latest reading of the service (or instance) when it changed.',
-      resolve: snapshotOf,
+      resolve: (live) => (live.message.serviceId ? unembedSnapshot(live.message.details, live.message.serviceId) : null),
     }),
     ...eventFields(t),
     scope: t.field({ type: HealthScopeEnum, resolve: scopeOf }),
